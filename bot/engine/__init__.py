@@ -1,0 +1,1 @@
+"""The engine: run diagnostics, plan the next safe step, execute guarded actions."""

@@ -1,0 +1,1 @@
+"""The incident domain: models, state machine, store and flows."""

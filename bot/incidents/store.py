@@ -1,0 +1,306 @@
+"""The incident store: the only module that reads and writes incident state in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from bot.alerts import Alert, AlertStatus, utcnow
+from bot.connections import Redis
+from bot.errors import ConflictError, IncidentNotFound, StoreError
+from bot.incidents import scripts
+from bot.incidents.lifecycle import apply_alert, can_reopen, new_incident
+from bot.incidents.models import AuditEvent, EventType, Incident, Status, TimelineEvent
+from bot.keys import Keys
+
+Mutation = Callable[[Incident], Sequence[TimelineEvent] | None]
+
+CLAIM_PREFIX = "claim:"
+CLAIM_LEASE_MS = 15_000
+MAX_ATTEMPTS = 200
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    """What `open_or_update` did with one alert."""
+
+    incident: Incident | None
+    created: bool = False
+    reopened: bool = False
+    recorded: bool = False
+    status_changed: bool = False
+
+
+class IncidentStore:
+    """Incident records, timelines and the audit log in Redis, with compare-and-set writes."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys | None = None,
+        reopen_window: timedelta = timedelta(minutes=30),
+        timeline_max_len: int = 10_000,
+        audit_max_len: int = 1_000_000,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.redis = redis
+        self.keys = keys or Keys()
+        self.reopen_window = reopen_window
+        self.timeline_max_len = timeline_max_len
+        self.audit_max_len = audit_max_len
+        self.clock = clock
+        self._create = redis.register_script(scripts.CREATE)
+        self._cas = redis.register_script(scripts.COMPARE_AND_SET)
+        self._record = redis.register_script(scripts.RECORD_ALERT)
+        self._swap_owner = redis.register_script(scripts.SWAP_OWNER)
+
+    # -- reads ---------------------------------------------------------------
+
+    async def get_incident(self, incident_id: str) -> Incident | None:
+        """The incident, or None when there is none with that id."""
+        raw = await self._call(self.redis.hgetall(self.keys.incident(incident_id)))
+        if not raw:
+            return None
+        incident = Incident.model_validate_json(raw["data"])
+        incident.version = int(raw["version"])
+        return incident
+
+    async def get_incident_or_raise(self, incident_id: str) -> Incident:
+        """The incident; raises IncidentNotFound."""
+        incident = await self.get_incident(incident_id)
+        if incident is None:
+            raise IncidentNotFound(f"no incident {incident_id}", incident=incident_id)
+        return incident
+
+    async def list_open_incidents(self) -> list[Incident]:
+        """Every incident not yet closed, oldest first."""
+        ids = await self._call(self.redis.smembers(self.keys.open_index()))
+        found = [i for i in await asyncio.gather(*(self.get_incident(x) for x in ids)) if i is not None]
+        return sorted(found, key=lambda i: i.number)
+
+    async def find_by_channel(self, channel_id: str) -> Incident | None:
+        """The incident whose Slack channel this is, if any."""
+        incident_id = await self._call(self.redis.hget(self.keys.channel_index(), channel_id))
+        return await self.get_incident(incident_id) if incident_id else None
+
+    async def read_timeline(self, incident_id: str, count: int | None = None) -> list[TimelineEvent]:
+        """The incident's timeline in order."""
+        rows = await self._call(self.redis.xrange(self.keys.timeline(incident_id), count=count))
+        return [TimelineEvent.from_fields(sid, fields) for sid, fields in rows]
+
+    async def read_audit(self, incident_id: str | None = None, since: datetime | None = None) -> list[AuditEvent]:
+        """Audit events in order, optionally for one incident and from a time on."""
+        start = f"{int(since.timestamp() * 1000)}-0" if since else "-"
+        rows = await self._call(self.redis.xrange(self.keys.audit(), min=start))
+        events = [AuditEvent.from_fields(sid, fields) for sid, fields in rows]
+        return [e for e in events if incident_id is None or e.incident_id == incident_id]
+
+    # -- writes --------------------------------------------------------------
+
+    async def create_incident(self, title: str, **fields: object) -> Incident:
+        """Open an incident by hand (no alert group)."""
+        number = await self._call(self.redis.incr(self.keys.incident_counter()))
+        base = {"id": f"INC-{number}", "number": number, "title": title, "triggered_at": self.clock()}
+        incident = Incident.model_validate({**base, **fields})
+        opened = TimelineEvent(EventType.OPENED, incident.id, f"opened: {title}", at=self.clock())
+        await self._insert(incident, [opened], delivery_id="")
+        return incident
+
+    async def update_incident(self, incident_id: str, mutate: Mutation) -> Incident:
+        """Apply `mutate` with compare-and-set, retrying on concurrent writes."""
+        for attempt in range(MAX_ATTEMPTS):
+            incident = await self.get_incident_or_raise(incident_id)
+            version = incident.version
+            events = list(mutate(incident) or [])
+            result = await self._call(
+                self._cas(
+                    keys=[self.keys.incident(incident_id), self.keys.timeline(incident_id)],
+                    args=[version, _dump(incident), self.timeline_max_len, _events_json(events)],
+                )
+            )
+            if result == 1:
+                incident.version = version + 1
+                await self._sync_open_index(incident)
+                return incident
+            if result == -2:
+                raise IncidentNotFound(f"no incident {incident_id}", incident=incident_id)
+            await _backoff(attempt)
+        raise ConflictError(f"{incident_id}: too many concurrent writers", incident=incident_id)
+
+    async def transition(self, incident_id: str, target: Status, actor: str) -> Incident:
+        """Move the incident to `target`; raises IllegalTransition on a forbidden move."""
+
+        def move(incident: Incident) -> list[TimelineEvent]:
+            old = incident.status
+            incident.transition(target, actor=actor, at=self.clock())
+            kind = EventType.REOPENED if target is Status.TRIGGERED else EventType.STATUS
+            summary = f"{old.value} → {target.value}"
+            return [TimelineEvent(kind, incident.id, summary, actor, {"status": target.value}, self.clock())]
+
+        return await self.update_incident(incident_id, move)
+
+    async def bind_channel(self, incident_id: str, channel_id: str, channel_name: str) -> Incident:
+        """Record the incident's Slack channel and index it."""
+
+        def bind(incident: Incident) -> None:
+            incident.channel_id = channel_id
+            incident.channel_name = channel_name
+
+        incident = await self.update_incident(incident_id, bind)
+        await self._call(self.redis.hset(self.keys.channel_index(), channel_id, incident_id))
+        return incident
+
+    async def append_timeline(self, event: TimelineEvent) -> str:
+        """Add one event to its incident's timeline; returns the stream id."""
+        key = self.keys.timeline(event.incident_id)
+        sid = await self._call(
+            self.redis.xadd(key, event.to_fields(), maxlen=self.timeline_max_len, approximate=True)  # type: ignore[arg-type]
+        )
+        return str(sid)
+
+    async def audit(self, event: AuditEvent) -> str:
+        """Add one event to the audit log; returns the stream id."""
+        sid = await self._call(
+            self.redis.xadd(self.keys.audit(), event.to_fields(), maxlen=self.audit_max_len, approximate=True)  # type: ignore[arg-type]
+        )
+        return str(sid)
+
+    async def open_or_update(self, alert: Alert) -> AlertOutcome:
+        """Map the alert's group to exactly one incident and record the alert exactly once."""
+        group = self.keys.group(alert.group_key)
+        for attempt in range(MAX_ATTEMPTS):
+            owner = await self._call(self.redis.get(group))
+            if owner is None:
+                if alert.status is AlertStatus.RESOLVED:
+                    return AlertOutcome(incident=None)
+                token = CLAIM_PREFIX + uuid.uuid4().hex
+                if await self._call(self.redis.set(group, token, nx=True, px=CLAIM_LEASE_MS)):
+                    return await self._open_claimed(group, token, alert)
+            elif not owner.startswith(CLAIM_PREFIX):
+                outcome = await self._update_owned(group, owner, alert)
+                if outcome is not None:
+                    return outcome
+            await _backoff(attempt)
+        raise ConflictError(f"alert group {alert.group_key!r}: too many concurrent writers")
+
+    # -- internals -----------------------------------------------------------
+
+    async def _open_claimed(self, group: str, token: str, alert: Alert) -> AlertOutcome:
+        number = await self._call(self.redis.incr(self.keys.incident_counter()))
+        now = self.clock()
+        incident = new_incident(number, alert, now)
+        events = [
+            TimelineEvent(EventType.OPENED, incident.id, f"opened: {alert.title}", alert.source, at=now),
+            TimelineEvent(
+                EventType.ALERT,
+                incident.id,
+                f"{alert.status.value}: {alert.name}",
+                alert.source,
+                {
+                    "fingerprint": alert.fingerprint,
+                    "status": alert.status.value,
+                    "delivery": alert.delivery_id(),
+                },
+                now,
+            ),
+        ]
+        await self._insert(incident, events, delivery_id=alert.delivery_id())
+        await self._call(self._swap_owner(keys=[group], args=[token, incident.id, 0]))
+        return AlertOutcome(incident=incident, created=True, recorded=True, status_changed=True)
+
+    async def _update_owned(self, group: str, owner: str, alert: Alert) -> AlertOutcome | None:
+        """Record the alert on the owning incident; None means try again."""
+        incident = await self.get_incident(owner)
+        if incident is None:
+            # The map points at a missing incident: release it so the alert opens a fresh one.
+            await self._call(self._swap_owner(keys=[group], args=[owner, "", 1]))
+            return None
+        now = self.clock()
+        reopen = False
+        if not incident.is_active and alert.status is AlertStatus.FIRING:
+            if not can_reopen(incident, now, self.reopen_window):
+                token = CLAIM_PREFIX + uuid.uuid4().hex
+                if await self._call(self._swap_owner(keys=[group], args=[owner, token, CLAIM_LEASE_MS])):
+                    return await self._open_claimed(group, token, alert)
+                return None
+            reopen = True
+        before = incident.status
+        version = incident.version
+        events = apply_alert(incident, alert, now, reopen=reopen)
+        result = await self._call(
+            self._record(
+                keys=[
+                    self.keys.incident(incident.id),
+                    self.keys.timeline(incident.id),
+                    self.keys.alerts_seen(incident.id),
+                ],
+                args=[
+                    alert.delivery_id(),
+                    version,
+                    _dump(incident),
+                    self.timeline_max_len,
+                    _events_json(events),
+                ],
+            )
+        )
+        if result == -1:
+            current = await self.get_incident(owner)
+            return AlertOutcome(incident=current)
+        if result != 1:
+            return None
+        incident.version = version + 1
+        await self._sync_open_index(incident)
+        return AlertOutcome(
+            incident=incident, reopened=reopen, recorded=True, status_changed=incident.status is not before
+        )
+
+    async def _insert(self, incident: Incident, events: list[TimelineEvent], delivery_id: str) -> None:
+        created = await self._call(
+            self._create(
+                keys=[
+                    self.keys.incident(incident.id),
+                    self.keys.timeline(incident.id),
+                    self.keys.alerts_seen(incident.id),
+                ],
+                args=[_dump(incident), self.timeline_max_len, _events_json(events), delivery_id],
+            )
+        )
+        if created != 1:
+            raise ConflictError(f"{incident.id} already exists", incident=incident.id)
+        incident.version = 1
+        await self._call(self.redis.zadd(self.keys.incident_index(), {incident.id: incident.triggered_at.timestamp()}))
+        await self._sync_open_index(incident)
+
+    async def _sync_open_index(self, incident: Incident) -> None:
+        if incident.status is Status.CLOSED:
+            await self._call(self.redis.srem(self.keys.open_index(), incident.id))
+        else:
+            await self._call(self.redis.sadd(self.keys.open_index(), incident.id))
+
+    @staticmethod
+    async def _call(awaitable: Awaitable[Any]) -> Any:
+        # redis-py types replies as bytes | str; with decode_responses they are str, so callers get Any.
+        try:
+            return await awaitable
+        except RedisError as exc:
+            raise StoreError(f"redis: {exc}") from exc
+
+
+def _dump(incident: Incident) -> str:
+    return incident.model_dump_json(exclude={"version"})
+
+
+def _events_json(events: Sequence[TimelineEvent]) -> str:
+    return json.dumps([e.to_fields() for e in events])
+
+
+async def _backoff(attempt: int) -> None:
+    await asyncio.sleep(min(0.05, 0.001 * (attempt + 1)) * random.uniform(0.5, 1.5))

@@ -1,0 +1,85 @@
+"""Every Redis key of runbook-bot, built here and nowhere else.
+
+Keys of one incident share the hash tag `{INC-n}`, so every script that touches one
+incident stays in one Redis Cluster slot. Cross-incident keys (counters, group map,
+indexes, audit, timers) are single keys used by single-key commands or scripts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "rb"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key builder bound to one prefix (tests use a unique prefix each)."""
+
+    prefix: str = DEFAULT_PREFIX
+
+    def incident_counter(self) -> str:
+        """Counter that numbers incidents INC-1, INC-2, ..."""
+        return f"{self.prefix}:counter:incident"
+
+    def group(self, group_key: str) -> str:
+        """Map from an alert group to the incident id that owns it."""
+        digest = hashlib.sha256(group_key.encode()).hexdigest()[:32]
+        return f"{self.prefix}:group:{digest}"
+
+    def incident(self, incident_id: str) -> str:
+        """Hash holding one incident: fields `data` (JSON) and `version`."""
+        return f"{self.prefix}:{{{incident_id}}}:incident"
+
+    def timeline(self, incident_id: str) -> str:
+        """Stream of one incident's timeline events."""
+        return f"{self.prefix}:{{{incident_id}}}:timeline"
+
+    def alerts_seen(self, incident_id: str) -> str:
+        """Set of alert delivery ids already recorded for one incident."""
+        return f"{self.prefix}:{{{incident_id}}}:alerts"
+
+    def approval(self, incident_id: str, approval_id: str) -> str:
+        """Hash holding one approval request."""
+        return f"{self.prefix}:{{{incident_id}}}:approval:{approval_id}"
+
+    def execution(self, incident_id: str, idempotency_key: str) -> str:
+        """Claim marker that makes one action run exactly once."""
+        return f"{self.prefix}:{{{incident_id}}}:exec:{idempotency_key}"
+
+    def incident_index(self) -> str:
+        """Sorted set of all incident ids scored by trigger time."""
+        return f"{self.prefix}:incidents"
+
+    def open_index(self) -> str:
+        """Set of incident ids that are not closed."""
+        return f"{self.prefix}:incidents:open"
+
+    def channel_index(self) -> str:
+        """Hash from Slack channel id to incident id."""
+        return f"{self.prefix}:channels"
+
+    def audit(self) -> str:
+        """Stream of audit events across all incidents."""
+        return f"{self.prefix}:audit"
+
+    def timers_due(self) -> str:
+        """Sorted set of timer ids scored by due time (epoch seconds)."""
+        return f"{self.prefix}:timers:due"
+
+    def timers_leased(self) -> str:
+        """Sorted set of claimed timer ids scored by lease expiry."""
+        return f"{self.prefix}:timers:leased"
+
+    def timer(self, timer_id: str) -> str:
+        """Hash holding one timer's record."""
+        return f"{self.prefix}:timer:{timer_id}"
+
+    def rate(self, name: str) -> str:
+        """Counter key for a named rate limit window."""
+        return f"{self.prefix}:rate:{name}"
+
+    def pattern(self) -> str:
+        """Glob matching every key under this prefix."""
+        return f"{self.prefix}:*"

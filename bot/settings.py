@@ -1,0 +1,110 @@
+"""One settings object, read from the environment and an optional `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+
+# Every environment variable the settings read; tests clear these so a developer's shell never leaks in.
+ENV_PREFIXLESS_NAMES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "REDIS_URL",
+    "RUNBOOK_BOT_DATA_DIR",
+    "RUNBOOKS_PATH",
+    "WEBHOOK_TOKEN",
+    "HTTP_HOST",
+    "HTTP_PORT",
+    "ENVIRONMENT",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+)
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot; tokens are SecretStr and never printed."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = SLACK_DEFAULT_API_URL
+    slack_signing_secret: SecretStr | None = None
+
+    redis_url: str | None = None
+    redis_prefix: str = "rb"
+    runbook_bot_data_dir: Path = Path(".runbook-bot")
+    runbooks_path: Path = Path("runbooks")
+
+    webhook_token: SecretStr | None = None
+    pagerduty_webhook_secret: SecretStr | None = None
+    webhook_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+
+    environment: str = "dev"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    reopen_window_minutes: int = Field(default=30, ge=0)
+    timeline_max_len: int = Field(default=10_000, gt=0)
+    audit_max_len: int = Field(default=1_000_000, gt=0)
+
+    incidents_channel: str | None = None
+    channel_name_template: str = "inc-{number}-{service}-{title}"
+    private_channels: bool = False
+    responder_usergroup: str | None = None
+
+    shell_allowlist: list[str] = Field(default_factory=list)
+    prometheus_urls: dict[str, str] = Field(default_factory=dict)
+    loki_url: str | None = None
+    kill_switch: bool = False
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def data_dir(self) -> Path:
+        """The local folder for the embedded store and other state."""
+        return self.runbook_bot_data_dir
+
+    def require_slack(self) -> None:
+        """Raise ConfigError naming every missing Slack setting at once."""
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_BOT_TOKEN", self.slack_bot_token),
+                ("SLACK_APP_TOKEN", self.slack_app_token),
+            )
+            if value is None or not value.get_secret_value()
+        ]
+        if missing:
+            raise ConfigError("missing settings: " + ", ".join(missing), fields=missing)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning every validation problem into one ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]).upper()
+            problems.append(f"{name}: {error['msg']}")
+        fields = [p.split(":", 1)[0] for p in problems]
+        raise ConfigError("invalid settings: " + "; ".join(problems), fields=fields) from None

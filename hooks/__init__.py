@@ -1,0 +1,1 @@
+"""Diagnostic and action hooks: one module per outside system, all listed in one registry."""

@@ -1,0 +1,75 @@
+"""Shared fixtures: a real Redis (REDIS_URL or an embedded Valkey), unique key prefixes, a clean environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import redis as sync_redis
+
+from bot.connections import EmbeddedValkey, Redis, make_client
+from bot.keys import Keys
+from bot.settings import ENV_PREFIXLESS_NAMES
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+_ORIGINAL_REDIS_URL = os.environ.get("REDIS_URL")
+
+
+def _reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=1):
+            pass
+        sync_redis.Redis.from_url(url, socket_timeout=2).ping()
+        return True
+    except (OSError, sync_redis.RedisError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """REDIS_URL when set and reachable, otherwise one embedded Valkey for the session."""
+    if _ORIGINAL_REDIS_URL and _reachable(_ORIGINAL_REDIS_URL):
+        yield _ORIGINAL_REDIS_URL
+        return
+    with tempfile.TemporaryDirectory(prefix="rb-test-valkey-") as tmp:
+        server = EmbeddedValkey(Path(tmp))
+        url = server.start()
+        try:
+            yield url
+        finally:
+            server.stop()
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clear every variable the settings read, so a developer's shell never leaks into a test."""
+    for name in ENV_PREFIXLESS_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tempfile.gettempdir())
+
+
+@pytest.fixture
+def keys() -> Keys:
+    """A key builder with a prefix unique to this test, so parallel runs never collide."""
+    return Keys(prefix=f"rbtest-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+async def redis(redis_url: str, keys: Keys) -> AsyncIterator[Redis]:
+    """An asyncio client; every key under this test's prefix is deleted afterwards."""
+    client = make_client(redis_url)
+    try:
+        yield client
+    finally:
+        batch = [k async for k in client.scan_iter(match=keys.pattern(), count=1000)]
+        for start in range(0, len(batch), 500):
+            await client.delete(*batch[start : start + 500])
+        await client.aclose()
