@@ -26,6 +26,19 @@ ENV_PREFIXLESS_NAMES = (
     "ENVIRONMENT",
     "LOG_LEVEL",
     "LOG_FORMAT",
+    "SHELL_ALLOWLIST",
+    "PROMETHEUS_URLS",
+    "LOKI_URL",
+    "DATABASE_DSNS",
+    "CACHE_URLS",
+    "KUBERNETES_API_URL",
+    "KUBERNETES_TOKEN",
+    "KUBECONFIG",
+    "PAGERDUTY_ROUTING_KEY",
+    "OPSGENIE_API_KEY",
+    "PAGERDUTY_WEBHOOK_SECRET",
+    "INCIDENTS_CHANNEL",
+    "KILL_SWITCH",
 )
 
 
@@ -63,9 +76,22 @@ class Settings(BaseSettings):
     private_channels: bool = False
     responder_usergroup: str | None = None
 
+    # Hook targets. Runbooks name a target ("orders-db"); the address lives here, per deployment.
     shell_allowlist: list[str] = Field(default_factory=list)
     prometheus_urls: dict[str, str] = Field(default_factory=dict)
     loki_url: str | None = None
+    database_dsns: dict[str, SecretStr] = Field(default_factory=dict)
+    cache_urls: dict[str, SecretStr] = Field(default_factory=dict)
+    kubernetes_api_url: str | None = None
+    kubernetes_token: SecretStr | None = None
+    kubeconfig: Path | None = None
+    kubernetes_verify_tls: bool = True
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    pagerduty_routing_key: SecretStr | None = None
+    opsgenie_api_url: str = "https://api.opsgenie.com/v2/alerts"
+    opsgenie_api_key: SecretStr | None = None
+    notify_webhook_url: str | None = None
+    diagnostics_deadline_s: float = Field(default=60.0, gt=0)
     kill_switch: bool = False
 
     @field_validator("slack_api_url")
