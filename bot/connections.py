@@ -76,9 +76,13 @@ class RedisHandle:
             await asyncio.to_thread(self.embedded.stop)
 
 
-def make_client(url: str) -> Redis:
-    """A pooled asyncio client that decodes replies to str."""
-    return aioredis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+def make_client(url: str, max_connections: int = 50) -> Redis:
+    """A pooled asyncio client that decodes replies to str; bursts wait for a free connection."""
+    # A blocking pool bounds the connections one process opens; the default pool fails under bursts instead.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, decode_responses=True, max_connections=max_connections, timeout=20, health_check_interval=30
+    )
+    return aioredis.Redis.from_pool(pool)
 
 
 async def connect(url: str | None, data_dir: Path) -> RedisHandle:

@@ -34,7 +34,11 @@ class BotError(Exception):
 
 
 class ConfigError(BotError):
-    """Settings are missing or invalid."""
+    """Settings are missing or invalid; `fields` names every offending variable."""
+
+    def __init__(self, message: str, fields: list[str] | None = None, **details: Any) -> None:
+        super().__init__(message, fields=fields or [], **details)
+        self.fields = fields or []
 
 
 class InvalidInput(BotError):
