@@ -63,6 +63,8 @@ class Alert(BaseModel):
     ends_at: datetime | None = None
     value: float | None = None
     links: AlertLinks = Field(default_factory=AlertLinks)
+    # Alerts of the same group message the source left out (Alertmanager/Grafana `truncatedAlerts`).
+    truncated_alerts: int = Field(default=0, ge=0)
 
     def delivery_id(self) -> str:
         """Identity of this alert state; a re-delivery of the same state has the same id."""

@@ -76,6 +76,22 @@ class Keys:
         """Hash holding one timer's record."""
         return f"{self.prefix}:timer:{timer_id}"
 
+    def incident_timers(self, incident_id: str) -> str:
+        """Set of the timer ids armed for one incident."""
+        return f"{self.prefix}:{{{incident_id}}}:timers"
+
+    def incident_paged(self, incident_id: str) -> str:
+        """Set of the Slack user ids paged for one incident."""
+        return f"{self.prefix}:{{{incident_id}}}:paged"
+
+    def timer_record_prefix(self) -> str:
+        """Common start of every timer record key; the claim script appends the timer id."""
+        return self.timer("")
+
+    def timer_fired(self, timer_id: str, generation: int) -> str:
+        """Marker that one arming (generation) of a timer has run its handler."""
+        return f"{self.prefix}:timer-fired:{timer_id}:{generation}"
+
     def rate(self, name: str) -> str:
         """Counter key for a named rate limit window."""
         return f"{self.prefix}:rate:{name}"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from collections.abc import Iterable
 from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticUndefined
 
 from bot.errors import InvalidInput
 from hooks.base import Hook, HookKind
@@ -17,7 +19,22 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "runbook_bot.hooks"
 # Modules under hooks/ whose import registers the built-in hooks.
-BUILTIN_MODULES: tuple[str, ...] = ()
+BUILTIN_MODULES: tuple[str, ...] = (
+    "hooks.prometheus",
+    "hooks.http",
+    "hooks.postgres",
+    "hooks.loki",
+    "hooks.kubernetes",
+    "hooks.shell",
+    "hooks.cache",
+    "hooks.pager",
+    "hooks.notify",
+)
+# The coroutine methods each kind must provide, and the plain ones.
+_REQUIRED_METHODS: dict[HookKind, tuple[tuple[str, bool], ...]] = {
+    HookKind.DIAGNOSTIC: (("run", True),),
+    HookKind.ACTION: (("execute", True), ("describe", False), ("rollback", False)),
+}
 
 _REGISTRY: dict[str, Hook] = {}
 _loaded = False
@@ -28,10 +45,23 @@ def register(cls: type[Any]) -> type[Any]:
     hook = cls()
     if not isinstance(hook, Hook):
         raise TypeError(f"{cls.__name__} does not implement the hook protocol")
+    _check_shape(cls, hook)
     if hook.name in _REGISTRY and type(_REGISTRY[hook.name]) is not cls:
         raise ValueError(f"hook {hook.name!r} registered twice")
     _REGISTRY[hook.name] = hook
     return cls
+
+
+def _check_shape(cls: type[Any], hook: Hook) -> None:
+    if not (isinstance(hook.config_model, type) and issubclass(hook.config_model, BaseModel)):
+        raise TypeError(f"{cls.__name__}.config_model must be a pydantic model")
+    if hook.deprecated and not hook.replacement:
+        raise TypeError(f"{cls.__name__} is deprecated but names no replacement")
+    for method, coroutine in _REQUIRED_METHODS[hook.kind]:
+        attr = getattr(hook, method, None)
+        if attr is None or inspect.iscoroutinefunction(attr) is not coroutine:
+            kind = "a coroutine" if coroutine else "a plain method"
+            raise TypeError(f"{cls.__name__}.{method} must be {kind} for a {hook.kind.value} hook")
 
 
 def load_hooks(extra_modules: Iterable[str] = ()) -> dict[str, Hook]:
@@ -88,3 +118,39 @@ def validate_config(name: str, config: dict[str, Any]) -> tuple[BaseModel | None
             where = ".".join(str(p) for p in error["loc"]) or "config"
             problems.append(f"{where}: {error['msg']}")
         return None, problems
+
+
+def config_fields(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """Each field of a config model: name, type, whether required, default and description."""
+    fields = []
+    for name, info in model.model_fields.items():
+        default: Any = None
+        if info.default_factory is not None:
+            default = info.default_factory()  # type: ignore[call-arg]
+        elif info.default is not PydanticUndefined:
+            default = info.default
+        annotation = info.annotation
+        type_name = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+        fields.append(
+            {
+                "name": name,
+                "type": type_name or str(annotation).replace("typing.", ""),
+                "required": info.is_required(),
+                "default": default,
+                "help": info.description or "",
+            }
+        )
+    return fields
+
+
+def hook_summary(hook: Hook) -> dict[str, Any]:
+    """What `runbookctl hooks` shows of one hook."""
+    return {
+        "name": hook.name,
+        "kind": hook.kind.value,
+        "version": hook.version,
+        "deprecated": hook.deprecated,
+        "replacement": hook.replacement,
+        "help": hook.help,
+        "fields": config_fields(hook.config_model),
+    }

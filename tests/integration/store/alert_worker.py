@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from bot.alerts import Alert
 from bot.connections import make_client
@@ -12,10 +13,8 @@ from bot.incidents.store import IncidentStore
 from bot.keys import Keys
 
 
-async def main(url: str, prefix: str, path: str) -> None:
-    """Send every alert in the JSON file concurrently."""
-    with open(path) as fh:
-        alerts = [Alert.model_validate(a) for a in json.load(fh)]
+async def send_all(url: str, prefix: str, alerts: list[Alert]) -> None:
+    """Send every alert concurrently."""
     client = make_client(url)
     store = IncidentStore(client, Keys(prefix))
     await asyncio.gather(*(store.open_or_update(a) for a in alerts))
@@ -23,4 +22,5 @@ async def main(url: str, prefix: str, path: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
+    batch = [Alert.model_validate(a) for a in json.loads(Path(sys.argv[3]).read_text())]
+    asyncio.run(send_all(sys.argv[1], sys.argv[2], batch))
