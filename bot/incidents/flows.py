@@ -1,0 +1,154 @@
+"""Incident flows: what happens when alerts arrive. No Slack or HTTP here; those come in as protocols."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot import metrics
+from bot.alerts import Alert
+from bot.engine.offer import PlanOutcome
+from bot.engine.types import DiagnosticResult, overall_verdict
+from bot.incidents.models import EventType, Incident, Status, TimelineEvent
+from bot.incidents.store import AlertOutcome, IncidentStore
+from bot.tasks import TaskSupervisor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MatchedRunbook:
+    """The runbook chosen for an incident."""
+
+    id: str
+    name: str
+    url: str | None = None
+    owners: tuple[str, ...] = ()
+
+
+class Responder(Protocol):
+    """The runbook side: match, diagnose, plan."""
+
+    def match(self, alert: Alert) -> MatchedRunbook | None:
+        """The runbook for this alert, if any."""
+        ...
+
+    async def diagnose(self, runbook_id: str, incident: Incident, alert: Alert | None) -> list[DiagnosticResult]:
+        """Run the runbook's diagnostics for the incident."""
+        ...
+
+    def plan(self, runbook_id: str, incident: Incident, results: Sequence[DiagnosticResult]) -> PlanOutcome:
+        """The next safe steps for this evidence."""
+        ...
+
+
+class Notifier(Protocol):
+    """The chat side: channel, header, evidence, plan, recovery."""
+
+    async def incident_opened(self, incident: Incident, runbook: MatchedRunbook | None) -> Incident:
+        """Open the incident's channel and post its header; returns the incident with its channel bound."""
+        ...
+
+    async def incident_updated(self, incident: Incident) -> None:
+        """Refresh the header in place."""
+        ...
+
+    async def incident_resolved(self, incident: Incident) -> None:
+        """Post the recovery and refresh the header."""
+        ...
+
+    async def evidence_ready(self, incident: Incident, results: Sequence[DiagnosticResult], runbook_name: str) -> None:
+        """Post the diagnostic evidence."""
+        ...
+
+    async def plan_ready(self, incident: Incident, plan: PlanOutcome) -> None:
+        """Post the plan."""
+        ...
+
+
+class IncidentFlows:
+    """Turns recorded alerts into incident work; the Slack part runs in the background."""
+
+    def __init__(
+        self, store: IncidentStore, notifier: Notifier, responder: Responder, tasks: TaskSupervisor | None = None
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.responder = responder
+        self.tasks = tasks or TaskSupervisor()
+
+    async def receive_alerts(self, alerts: Sequence[Alert]) -> list[AlertOutcome]:
+        """Record each alert (synchronously, so the sender's 2xx means stored), then follow up in the background."""
+        outcomes = []
+        for alert in alerts:
+            outcome = await self.store.open_or_update(alert)
+            outcomes.append(outcome)
+            result = "created" if outcome.created else "recorded" if outcome.recorded else "duplicate"
+            metrics.ALERTS_RECEIVED.labels(alert.source, result).inc()
+            self._follow_up(outcome, alert)
+        return outcomes
+
+    def _follow_up(self, outcome: AlertOutcome, alert: Alert) -> None:
+        incident = outcome.incident
+        if incident is None or not outcome.recorded:
+            return
+        if outcome.created:
+            metrics.INCIDENTS_OPENED.labels(incident.service).inc()
+            self.tasks.spawn(self.open_incident_flow(incident, alert), "open-incident", incident.id)
+        elif outcome.status_changed and incident.status is Status.RESOLVED:
+            self.tasks.spawn(self.notifier.incident_resolved(incident), "resolve-incident", incident.id)
+        elif outcome.reopened:
+            self.tasks.spawn(self.reopen_flow(incident, alert), "reopen-incident", incident.id)
+        else:
+            self.tasks.spawn(self.notifier.incident_updated(incident), "update-header", incident.id)
+
+    async def open_incident_flow(self, incident: Incident, alert: Alert | None) -> Incident:
+        """Match a runbook, open the channel, then diagnose and plan."""
+        runbook = self.responder.match(alert) if alert is not None else None
+        if runbook is not None:
+            incident = await self.store.update_incident(incident.id, _set_runbook(runbook.id))
+        incident = await self.notifier.incident_opened(incident, runbook)
+        if runbook is not None:
+            await self.diagnose_and_plan(incident, runbook, alert)
+        return incident
+
+    async def reopen_flow(self, incident: Incident, alert: Alert) -> None:
+        """A reopened incident gets its header refreshed and fresh evidence."""
+        await self.notifier.incident_updated(incident)
+        runbook = self.responder.match(alert)
+        if runbook is not None:
+            await self.diagnose_and_plan(incident, runbook, alert)
+
+    async def diagnose_and_plan(self, incident: Incident, runbook: MatchedRunbook, alert: Alert | None) -> PlanOutcome:
+        """Run diagnostics, record and post the evidence, then record and post the plan."""
+        results = await self.responder.diagnose(runbook.id, incident, alert)
+        verdict = overall_verdict(results)
+        await self.store.append_timeline(
+            TimelineEvent(
+                EventType.DIAGNOSTIC,
+                incident.id,
+                f"diagnostics: {verdict.value}",
+                data={r.id: {"status": r.status.value, "value": r.value, "ms": round(r.duration_ms)} for r in results},
+            )
+        )
+        await self.notifier.evidence_ready(incident, results, runbook.name)
+        plan = self.responder.plan(runbook.id, incident, results)
+        await self.store.append_timeline(
+            TimelineEvent(
+                EventType.DECISION,
+                incident.id,
+                "offered: " + (", ".join(s.id for s in plan.steps) or "nothing"),
+                data={"steps": [{"id": s.id, "reason": s.reason} for s in plan.steps], "notes": plan.notes},
+            )
+        )
+        await self.notifier.plan_ready(incident, plan)
+        return plan
+
+
+def _set_runbook(runbook_id: str) -> Callable[[Incident], None]:
+    def mutate(incident: Incident) -> None:
+        incident.runbook_id = runbook_id
+
+    return mutate

@@ -1,0 +1,45 @@
+"""Prometheus metrics of the bot; exposed at /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+SLACK_CALLS = Counter(
+    "runbook_slack_api_calls_total",
+    "Slack Web API calls by method and outcome",
+    ["method", "outcome"],
+    registry=REGISTRY,
+)
+SLACK_RATE_LIMITED = Counter(
+    "runbook_slack_rate_limited_total", "HTTP 429 answers from Slack, honoured", ["method"], registry=REGISTRY
+)
+SLACK_OUTBOX_DEPTH = Gauge("runbook_slack_outbox_depth", "Slack calls waiting in the outbox", registry=REGISTRY)
+ALERTS_RECEIVED = Counter(
+    "runbook_alerts_received_total", "Alerts received by source and outcome", ["source", "outcome"], registry=REGISTRY
+)
+INCIDENTS_OPENED = Counter("runbook_incidents_opened_total", "Incidents opened", ["service"], registry=REGISTRY)
+DIAGNOSTICS = Counter(
+    "runbook_diagnostics_total", "Diagnostic steps run by hook and verdict", ["hook", "verdict"], registry=REGISTRY
+)
+DIAGNOSTIC_SECONDS = Histogram("runbook_diagnostic_seconds", "Diagnostic step duration", ["hook"], registry=REGISTRY)
+STEPS_EXECUTED = Counter(
+    "runbook_steps_executed_total", "Remediation steps executed", ["service", "action", "result"], registry=REGISTRY
+)
+APPROVAL_SECONDS = Histogram(
+    "runbook_approval_latency_seconds",
+    "Time from a step being offered to its approval",
+    ["action"],
+    buckets=(5, 15, 30, 60, 120, 300, 900, 3600),
+    registry=REGISTRY,
+)
+REFUSALS = Counter("runbook_refusals_total", "Refused approvals by reason", ["reason"], registry=REGISTRY)
+ACK_SECONDS = Histogram(
+    "runbook_socket_ack_seconds", "Time to acknowledge a Socket Mode envelope", ["type"], registry=REGISTRY
+)
+
+
+def render() -> bytes:
+    """The metrics in Prometheus text exposition format."""
+    return generate_latest(REGISTRY)

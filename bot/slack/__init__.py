@@ -1,0 +1,1 @@
+"""The Slack edge: gateway (every Web API call), renderers, listeners."""

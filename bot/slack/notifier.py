@@ -1,0 +1,174 @@
+"""The Slack side of incident flows: channel, invitations, topic, header, evidence, plan, recovery."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.engine.offer import PlanOutcome
+from bot.engine.types import DiagnosticResult
+from bot.errors import UpstreamError
+from bot.incidents.flows import MatchedRunbook
+from bot.incidents.models import EventType, Incident, TimelineEvent
+from bot.incidents.store import IncidentStore
+from bot.slack import blocks as render
+from bot.slack.gateway import Priority, SlackGateway
+from bot.slack.naming import channel_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChannelPolicy:
+    """How incident channels are named and who is invited."""
+
+    name_template: str = "inc-{number}-{service}-{title}"
+    private: bool = False
+    incidents_channel: str | None = None
+    responder_usergroup: str | None = None
+
+
+class SlackNotifier:
+    """Implements the flows' Notifier over the Slack gateway."""
+
+    def __init__(self, gateway: SlackGateway, store: IncidentStore, policy: ChannelPolicy | None = None) -> None:
+        self.gateway = gateway
+        self.store = store
+        self.policy = policy or ChannelPolicy()
+        self._topics: dict[str, str] = {}
+
+    async def incident_opened(self, incident: Incident, runbook: MatchedRunbook | None) -> Incident:
+        """Create and bind the channel, invite responders, set the topic, post the header and bookmarks."""
+        name = channel_name(
+            self.policy.name_template, incident.number, incident.service, incident.title, incident.severity.value
+        )
+        channel_id, actual = await self.gateway.create_channel(name, is_private=self.policy.private)
+        incident = await self.store.bind_channel(incident.id, channel_id, actual)
+        await self._invite(channel_id, await self._responders(runbook))
+        await self._set_topic(incident)
+        runbook_url = runbook.url if runbook else None
+        ts = await self.gateway.post_message(
+            channel_id, render.header_text(incident), render.incident_header(incident, runbook_url), Priority.APPROVAL
+        )
+        incident = await self.store.update_incident(incident.id, _set_header(ts))
+        await self._bookmark(channel_id, runbook_url, incident.links.get("dashboard"))
+        await self._announce(incident)
+        await self.store.append_timeline(
+            TimelineEvent(EventType.MESSAGE, incident.id, f"channel #{actual} opened", data={"channel": channel_id})
+        )
+        # Alerts that arrived while the channel was being made changed the record: show the latest.
+        await self.incident_updated(incident)
+        return incident
+
+    async def incident_updated(self, incident: Incident) -> None:
+        """Re-render the header in place from the freshest record (merged with other pending edits)."""
+        fresh = await self.store.get_incident(incident.id) or incident
+        if not fresh.channel_id or not fresh.header_ts:
+            return
+        await self.gateway.update_message(
+            fresh.channel_id, fresh.header_ts, render.header_text(fresh), render.incident_header(fresh)
+        )
+        await self._set_topic(fresh)
+
+    async def incident_resolved(self, incident: Incident) -> None:
+        """Post the recovery message and refresh the header."""
+        fresh = await self.store.get_incident(incident.id) or incident
+        if not fresh.channel_id:
+            return
+        await self.gateway.post_message(fresh.channel_id, f"{fresh.id} resolved", render.recovery(fresh))
+        await self.incident_updated(fresh)
+
+    async def evidence_ready(self, incident: Incident, results: Sequence[DiagnosticResult], runbook_name: str) -> None:
+        """Post the evidence summary, with every step's details in its thread."""
+        channel = await self._channel(incident)
+        if channel is None:
+            return
+        summary = render.evidence(results, runbook_name)
+        ts = await self.gateway.post_message(channel, f"{incident.id} diagnostics", summary)
+        details = "\n\n".join(render.evidence_details(r) for r in results)
+        for part in _split(details, 3900):
+            await self.gateway.call("chat.postMessage", channel=channel, text=part, thread_ts=ts)
+
+    async def plan_ready(self, incident: Incident, plan: PlanOutcome) -> None:
+        """Post the plan: the next safe steps and their guards."""
+        channel = await self._channel(incident)
+        if channel is None:
+            return
+        text = f"{incident.id}: " + (f"{len(plan.steps)} step(s) offered" if plan.steps else "no step offered")
+        await self.gateway.post_message(
+            channel, text, render.plan(plan.steps, plan.runbook_name, plan.notes), Priority.APPROVAL
+        )
+
+    async def _channel(self, incident: Incident) -> str | None:
+        if incident.channel_id:
+            return incident.channel_id
+        fresh = await self.store.get_incident(incident.id)
+        return fresh.channel_id if fresh else None
+
+    async def _responders(self, runbook: MatchedRunbook | None) -> list[str]:
+        users: list[str] = []
+        groups = [o for o in (runbook.owners if runbook else ()) if o.startswith("S")]
+        users += [o for o in (runbook.owners if runbook else ()) if o.startswith(("U", "W"))]
+        if self.policy.responder_usergroup:
+            groups.append(self.policy.responder_usergroup)
+        for group in groups:
+            try:
+                response = await self.gateway.call("usergroups.users.list", usergroup=group)
+                users += list(response.get("users", []))
+            except UpstreamError as exc:
+                log.warning("cannot list user group", extra={"usergroup": group, "error": str(exc)})
+        return list(dict.fromkeys(users))
+
+    async def _invite(self, channel: str, users: list[str]) -> None:
+        if not users:
+            return
+        try:
+            await self.gateway.call("conversations.invite", Priority.APPROVAL, channel=channel, users=",".join(users))
+        except UpstreamError as exc:
+            # One bad user fails the whole call on Slack; invite the rest one by one.
+            log.warning("bulk invite failed, inviting one by one", extra={"error": str(exc)})
+            for user in users:
+                try:
+                    await self.gateway.call("conversations.invite", channel=channel, users=user)
+                except UpstreamError as single:
+                    log.warning("cannot invite", extra={"user": user, "error": str(single)})
+
+    async def _set_topic(self, incident: Incident) -> None:
+        if not incident.channel_id:
+            return
+        commander = f"<@{incident.commander}>" if incident.commander else "unassigned"
+        topic = f"{incident.severity.value} · {incident.status.value} · commander: {commander}"
+        if self._topics.get(incident.channel_id) == topic:
+            return
+        self._topics[incident.channel_id] = topic
+        await self.gateway.call("conversations.setTopic", Priority.COSMETIC, channel=incident.channel_id, topic=topic)
+
+    async def _bookmark(self, channel: str, runbook_url: str | None, dashboard: str | None) -> None:
+        for title, url in (("Runbook", runbook_url), ("Dashboard", dashboard)):
+            if url and render.link(url, title):
+                try:
+                    await self.gateway.call(
+                        "bookmarks.add", Priority.COSMETIC, channel_id=channel, title=title, type="link", link=url
+                    )
+                except UpstreamError as exc:
+                    log.warning("bookmark failed", extra={"error": str(exc)})
+
+    async def _announce(self, incident: Incident) -> None:
+        if not self.policy.incidents_channel or not incident.channel_id:
+            return
+        text = (
+            f"{render.SEVERITY_ICON[incident.severity.value]} {render.header_text(incident)} → <#{incident.channel_id}>"
+        )
+        await self.gateway.post_message(self.policy.incidents_channel, text)
+
+
+def _set_header(ts: str) -> Callable[[Incident], None]:
+    def mutate(incident: Incident) -> None:
+        incident.header_ts = ts
+
+    return mutate
+
+
+def _split(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
