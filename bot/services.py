@@ -1,0 +1,24 @@
+"""The set of collaborators handed to listeners and commands; built once in bot.app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.incidents.flows import IncidentFlows
+from bot.incidents.store import IncidentStore
+from bot.settings import Settings
+from bot.slack.gateway import SlackGateway
+from bot.slack.notifier import SlackNotifier
+from bot.tasks import TaskSupervisor
+
+
+@dataclass
+class BotServices:
+    """Everything a listener may need, passed in rather than imported."""
+
+    settings: Settings
+    store: IncidentStore
+    gateway: SlackGateway
+    notifier: SlackNotifier
+    flows: IncidentFlows
+    tasks: TaskSupervisor

@@ -1,0 +1,111 @@
+"""`/incident` subcommands: a registry you can list; each handler returns the reply text."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from bot.services import BotServices
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Who typed what, where."""
+
+    user_id: str
+    channel_id: str
+    args: list[str]
+    text: str
+    services: BotServices
+    flags: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[CommandContext], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One registered subcommand."""
+
+    name: str
+    usage: str
+    help: str
+    handler: Handler
+
+
+REGISTRY: dict[str, Subcommand] = {}
+_INCIDENT_ID = re.compile(r"^INC-\d+$", re.IGNORECASE)
+_USER = re.compile(r"^<@([UW][A-Z0-9]+)(\|[^>]*)?>$")
+
+
+def subcommand(name: str, usage: str, help: str) -> Callable[[Handler], Handler]:
+    """Register a coroutine as `/incident <name>`."""
+
+    def decorator(handler: Handler) -> Handler:
+        if not inspect.iscoroutinefunction(handler):
+            raise TypeError(f"/incident {name}: handler must be a coroutine function")
+        if name in REGISTRY:
+            raise ValueError(f"/incident {name} registered twice")
+        REGISTRY[name] = Subcommand(name, usage, help, handler)
+        return handler
+
+    return decorator
+
+
+def parse(text: str) -> tuple[str, list[str], dict[str, str]]:
+    """Split '/incident <name> args --flag value' into name, positional args and flags."""
+    try:
+        words = shlex.split(text.strip())
+    except ValueError as exc:
+        raise InvalidInput(f"cannot read the command: {exc}", fields=["text"]) from None
+    if not words:
+        return "help", [], {}
+    name, rest = words[0].lower(), words[1:]
+    args: list[str] = []
+    flags: dict[str, str] = {}
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word.startswith("--") and len(word) > 2:
+            if i + 1 >= len(rest):
+                raise InvalidInput(f"{word} needs a value", fields=[word[2:]])
+            flags[word[2:]] = rest[i + 1]
+            i += 2
+        else:
+            args.append(word)
+            i += 1
+    return name, args, flags
+
+
+def help_text() -> str:
+    """The reply to `/incident help`, built from the registry."""
+    lines = ["*`/incident` commands*"]
+    lines += [f"• `/incident {c.usage}` — {c.help}" for c in sorted(REGISTRY.values(), key=lambda c: c.name)]
+    return "\n".join(lines)
+
+
+async def dispatch(text: str, user_id: str, channel_id: str, services: BotServices) -> str:
+    """Run the subcommand the text names; unknown names get the help."""
+    name, args, flags = parse(text)
+    command = REGISTRY.get(name)
+    if command is None:
+        return f"Unknown command `{name}`.\n" + help_text()
+    return await command.handler(CommandContext(user_id, channel_id, args, text, services, flags))
+
+
+def is_incident_id(word: str) -> bool:
+    """Whether a word looks like INC-<n>."""
+    return bool(_INCIDENT_ID.match(word))
+
+
+def user_mention(word: str) -> str | None:
+    """The user id in a `<@U123|name>` mention, if the word is one."""
+    match = _USER.match(word)
+    return match.group(1) if match else None

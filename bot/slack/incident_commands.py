@@ -1,0 +1,180 @@
+"""The built-in `/incident` subcommands."""
+
+from __future__ import annotations
+
+from bot.alerts import Severity
+from bot.errors import IncidentNotFound, InvalidInput
+from bot.incidents.models import EventType, Incident, Status, TimelineEvent
+from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand, user_mention
+from bot.slack.escape import escape_text
+
+
+async def target_incident(ctx: CommandContext) -> Incident:
+    """The incident named in the first argument, else the one whose channel this is."""
+    store = ctx.services.store
+    if ctx.args and is_incident_id(ctx.args[0]):
+        return await store.get_incident_or_raise(ctx.args.pop(0).upper())
+    incident = await store.find_by_channel(ctx.channel_id)
+    if incident is None:
+        raise IncidentNotFound("this is not an incident channel: run it in one, or name the incident (`INC-42`)")
+    return incident
+
+
+async def _move(ctx: CommandContext, target: Status, verb: str) -> str:
+    incident = await target_incident(ctx)
+    updated = await ctx.services.store.transition(incident.id, target, actor=ctx.user_id)
+    ctx.services.tasks.spawn(ctx.services.notifier.incident_updated(updated), "header", updated.id)
+    return f"{updated.id} {verb} by <@{ctx.user_id}>."
+
+
+@subcommand("help", "help", "list the commands")
+async def handle_help(ctx: CommandContext) -> str:
+    """Reply with the registry's help."""
+    return help_text()
+
+
+@subcommand("new", 'new "<title>" [--service S] [--severity P1-P4]', "open an incident by hand")
+async def handle_new(ctx: CommandContext) -> str:
+    """Open an incident and its channel."""
+    title = " ".join(ctx.args).strip()
+    if not title:
+        raise InvalidInput('give the incident a title: `/incident new "checkout errors" --severity P2`', ["title"])
+    severity = ctx.flags.get("severity", "P3").upper()
+    if severity not in Severity.__members__:
+        raise InvalidInput(f"severity must be P1, P2, P3 or P4, not {severity!r}", ["severity"])
+    incident = await ctx.services.store.create_incident(
+        title,
+        service=ctx.flags.get("service", "unknown"),
+        severity=severity,
+        environment=ctx.flags.get("env", ctx.services.settings.environment),
+        commander=ctx.user_id,
+        source="slack",
+    )
+    ctx.services.tasks.spawn(ctx.services.flows.open_incident_flow(incident, None), "open-incident", incident.id)
+    return f"Opening {incident.id}: {escape_text(title)} — the channel follows in a moment."
+
+
+@subcommand("status", "status [INC-n]", "show the incident's state")
+async def handle_status(ctx: CommandContext) -> str:
+    """Summarise the incident."""
+    i = await target_incident(ctx)
+    commander = f"<@{i.commander}>" if i.commander else "unassigned"
+    return (
+        f"*{i.id}* {escape_text(i.title)}\nstatus *{i.status.value}* · {i.severity.value} · "
+        f"service {escape_text(i.service)} · commander {commander} · "
+        f"alerts {i.alerts_firing} firing / {i.alerts_resolved} resolved" + (" · automation paused" if i.paused else "")
+    )
+
+
+@subcommand("ack", "ack [INC-n]", "acknowledge: stops the escalation")
+async def handle_ack(ctx: CommandContext) -> str:
+    """Acknowledge the incident."""
+    return await _move(ctx, Status.ACKNOWLEDGED, "acknowledged")
+
+
+@subcommand("mitigating", "mitigating [INC-n]", "mark that a fix is under way")
+async def handle_mitigating(ctx: CommandContext) -> str:
+    """Move to mitigating."""
+    return await _move(ctx, Status.MITIGATING, "is being mitigated")
+
+
+@subcommand("resolve", "resolve [INC-n]", "mark resolved")
+async def handle_resolve(ctx: CommandContext) -> str:
+    """Resolve the incident."""
+    return await _move(ctx, Status.RESOLVED, "resolved")
+
+
+@subcommand("close", "close [INC-n]", "close a resolved incident")
+async def handle_close(ctx: CommandContext) -> str:
+    """Close the incident."""
+    return await _move(ctx, Status.CLOSED, "closed")
+
+
+@subcommand("reopen", "reopen [INC-n]", "reopen a resolved or closed incident")
+async def handle_reopen(ctx: CommandContext) -> str:
+    """Reopen the incident."""
+    return await _move(ctx, Status.TRIGGERED, "reopened")
+
+
+@subcommand("commander", "commander @user [INC-n]", "hand the incident to a commander")
+async def handle_commander(ctx: CommandContext) -> str:
+    """Assign the commander."""
+    user = user_mention(ctx.args.pop(0)) if ctx.args else None
+    if ctx.args and not is_incident_id(ctx.args[0]):
+        user = None
+    if user is None:
+        raise InvalidInput("name the commander: `/incident commander @alice`", ["user"])
+    incident = await target_incident(ctx)
+
+    def assign(i: Incident) -> list[TimelineEvent]:
+        old = i.commander
+        i.commander = user
+        return [TimelineEvent(EventType.FIELD, i.id, f"commander → <@{user}>", ctx.user_id, {"old": old, "new": user})]
+
+    updated = await ctx.services.store.update_incident(incident.id, assign)
+    ctx.services.tasks.spawn(ctx.services.notifier.incident_updated(updated), "header", updated.id)
+    return f"<@{user}> is now commander of {updated.id}."
+
+
+@subcommand("update", "update <text>", "post a status update to the incident timeline")
+async def handle_update(ctx: CommandContext) -> str:
+    """Record and post a status update."""
+    incident = await target_incident(ctx)
+    text = " ".join(ctx.args).strip()
+    if not text:
+        raise InvalidInput("write the update: `/incident update rolled back, error rate falling`", ["text"])
+    await ctx.services.store.append_timeline(
+        TimelineEvent(EventType.NOTE, incident.id, text, ctx.user_id, {"kind": "status_update"})
+    )
+    if incident.channel_id:
+        await ctx.services.gateway.post_message(
+            incident.channel_id, f":memo: *Status update* from <@{ctx.user_id}>: {escape_text(text)}"
+        )
+    return f"Update recorded on {incident.id}."
+
+
+async def _set_paused(ctx: CommandContext, paused: bool) -> str:
+    incident = await target_incident(ctx)
+    verb = "paused" if paused else "resumed"
+
+    def set_flag(i: Incident) -> list[TimelineEvent]:
+        i.paused = paused
+        return [TimelineEvent(EventType.FIELD, i.id, f"automation {verb}", ctx.user_id, {"paused": paused})]
+
+    updated = await ctx.services.store.update_incident(incident.id, set_flag)
+    ctx.services.tasks.spawn(ctx.services.notifier.incident_updated(updated), "header", updated.id)
+    return f"Automation {verb} on {updated.id}: " + ("no action will run." if paused else "actions may run again.")
+
+
+@subcommand("pause", "pause [INC-n]", "kill switch: no action runs on this incident")
+async def handle_pause(ctx: CommandContext) -> str:
+    """Pause automation on the incident."""
+    return await _set_paused(ctx, True)
+
+
+@subcommand("resume", "resume [INC-n]", "lift the kill switch")
+async def handle_resume(ctx: CommandContext) -> str:
+    """Resume automation on the incident."""
+    return await _set_paused(ctx, False)
+
+
+@subcommand("timeline", "timeline [INC-n]", "the last 20 timeline events")
+async def handle_timeline(ctx: CommandContext) -> str:
+    """Show the tail of the timeline."""
+    incident = await target_incident(ctx)
+    events = (await ctx.services.store.read_timeline(incident.id))[-20:]
+    lines = [f"`{e.at:%H:%M:%S}` {e.type.value}: {escape_text(e.summary)}" for e in events]
+    return f"*{incident.id} timeline*\n" + "\n".join(lines)
+
+
+@subcommand("list", "list", "open incidents")
+async def handle_list(ctx: CommandContext) -> str:
+    """List incidents that are not closed."""
+    incidents = await ctx.services.store.list_open_incidents()
+    if not incidents:
+        return "No open incidents."
+    return "\n".join(
+        f"• *{i.id}* {i.severity.value} {i.status.value} — {escape_text(i.title)}"
+        + (f" <#{i.channel_id}>" if i.channel_id else "")
+        for i in incidents
+    )
