@@ -11,8 +11,10 @@ from bot import metrics
 from bot.alerts import Alert
 from bot.engine.offer import PlanOutcome
 from bot.engine.types import DiagnosticResult, overall_verdict
+from bot.errors import IllegalTransition
 from bot.incidents.models import EventType, Incident, Status, TimelineEvent
 from bot.incidents.store import AlertOutcome, IncidentStore
+from bot.intake.batch import IntakeBatch
 from bot.tasks import TaskSupervisor
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,25 @@ class IncidentFlows:
             metrics.ALERTS_RECEIVED.labels(alert.source, result).inc()
             self._follow_up(outcome, alert)
         return outcomes
+
+    async def accept(self, batch: IntakeBatch) -> list[AlertOutcome]:
+        """The webhook sink: record the batch's alerts, then apply its acknowledgements."""
+        outcomes = await self.receive_alerts(batch.alerts)
+        for ack in batch.acknowledgements:
+            await self.acknowledge_group(ack.group_key, ack.actor or ack.source)
+        return outcomes
+
+    async def acknowledge_group(self, group_key: str, actor: str) -> Incident | None:
+        """Acknowledge the triggered incident of an alert group (a pager said so); None when nothing moved."""
+        incident = await self.store.find_by_group(group_key)
+        if incident is None or incident.status is not Status.TRIGGERED:
+            return None
+        try:
+            updated = await self.store.transition(incident.id, Status.ACKNOWLEDGED, actor=actor)
+        except IllegalTransition:
+            return None  # a concurrent writer moved it on first; a later state wins over an ack
+        self.tasks.spawn(self.notifier.incident_updated(updated), "update-header", updated.id)
+        return updated
 
     def _follow_up(self, outcome: AlertOutcome, alert: Alert) -> None:
         incident = outcome.incident

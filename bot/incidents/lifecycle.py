@@ -59,7 +59,8 @@ def apply_alert(incident: Incident, alert: Alert, now: datetime, reopen: bool = 
     if reopen:
         incident.transition(Status.TRIGGERED, actor=alert.source, at=now)
         events.append(TimelineEvent(EventType.REOPENED, incident.id, f"reopened by {alert.name}", alert.source, at=now))
-    elif incident.is_active and incident.alerts_firing == 0:
+    elif incident.is_active and incident.alerts_firing == 0 and alert.truncated_alerts == 0:
+        # With truncated alerts the sender left some out: they may still fire, so never auto-resolve on a partial view.
         incident.transition(Status.RESOLVED, actor=alert.source, at=now)
         events.append(
             TimelineEvent(

@@ -91,6 +91,13 @@ class IncidentStore:
         incident_id = await self._call(self.redis.hget(self.keys.channel_index(), channel_id))
         return await self.get_incident(incident_id) if incident_id else None
 
+    async def find_by_group(self, group_key: str) -> Incident | None:
+        """The incident that currently owns this alert group, if any."""
+        owner = await self._call(self.redis.get(self.keys.group(group_key)))
+        if owner is None or owner.startswith(CLAIM_PREFIX):
+            return None
+        return await self.get_incident(owner)
+
     async def read_timeline(self, incident_id: str, count: int | None = None) -> list[TimelineEvent]:
         """The incident's timeline in order."""
         rows = await self._call(self.redis.xrange(self.keys.timeline(incident_id), count=count))

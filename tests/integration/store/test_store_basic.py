@@ -125,3 +125,18 @@ async def test_audit_log_reads_back_in_order_and_filters(store: IncidentStore) -
     everything = await store.read_audit()
     assert [e.actor for e in everything] == ["U0", "U1", "U2", "U3", "U4"]
     assert [e.actor for e in await store.read_audit(incident_id="INC-1")] == ["U1", "U3"]
+
+
+async def test_partial_view_never_auto_resolves(store: IncidentStore) -> None:
+    await store.open_or_update(make_alert(fp="a1", truncated_alerts=3))
+    partial = await store.open_or_update(make_alert(fp="a1", status=AlertStatus.RESOLVED, truncated_alerts=3))
+    assert partial.incident is not None and partial.incident.status is Status.TRIGGERED
+    full = await store.open_or_update(make_alert(fp="a2", status=AlertStatus.RESOLVED))
+    assert full.incident is not None and full.incident.status is Status.RESOLVED
+
+
+async def test_find_by_group(store: IncidentStore) -> None:
+    assert await store.find_by_group("g1") is None
+    await store.open_or_update(make_alert(group="g1"))
+    found = await store.find_by_group("g1")
+    assert found is not None and found.id == "INC-1"

@@ -1,0 +1,49 @@
+"""Webhook authentication: the bearer token or a source's HMAC signature, compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+from pydantic import SecretStr
+
+from bot.intake.sources import AuthScheme
+from bot.settings import Settings
+
+PAGERDUTY_SIGNATURE_HEADER = "X-PagerDuty-Signature"
+PAGERDUTY_SIGNATURE_VERSION = "v1="
+
+
+def bearer_ok(authorization: str | None, token: SecretStr | None) -> bool:
+    """True when the header is `Bearer <token>`; no configured token means no bearer is accepted."""
+    if not authorization or token is None or not token.get_secret_value():
+        return False
+    scheme, _, given = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode())
+
+
+def pagerduty_signature_ok(header: str | None, body: bytes, secret: SecretStr | None) -> bool:
+    """True when any `v1=<hex>` signature in the header is the HMAC-SHA256 of the body."""
+    if not header or secret is None or not secret.get_secret_value():
+        return False
+    expected = hmac.new(secret.get_secret_value().encode(), body, hashlib.sha256).hexdigest().encode()
+    matched = False
+    # PagerDuty lists several signatures while a secret is being rotated; check every one.
+    for part in header.split(","):
+        part = part.strip()
+        if part.startswith(PAGERDUTY_SIGNATURE_VERSION):
+            given = part[len(PAGERDUTY_SIGNATURE_VERSION) :].lower().encode()
+            matched |= hmac.compare_digest(given, expected)
+    return matched
+
+
+def is_authenticated(scheme: AuthScheme, headers: Mapping[str, str], body: bytes, settings: Settings) -> bool:
+    """Whether the request proves it comes from the source, by that source's scheme."""
+    if bearer_ok(headers.get("Authorization"), settings.webhook_token):
+        return True
+    if scheme is AuthScheme.PAGERDUTY_SIGNATURE:
+        return pagerduty_signature_ok(headers.get(PAGERDUTY_SIGNATURE_HEADER), body, settings.pagerduty_webhook_secret)
+    return False

@@ -1,0 +1,75 @@
+"""A real webhook server on loopback over a real incident store, and an httpx client for it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.connections import Redis
+from bot.incidents.store import IncidentStore
+from bot.intake import StoreSink, add_alert_routes
+from bot.keys import Keys
+from bot.settings import Settings
+from tests.conftest import FIXTURES
+
+TOKEN = "it-token"
+PD_SECRET = "it-pagerduty-secret"
+AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+
+
+@dataclass
+class Intake:
+    """The running server, its client, and the store behind it."""
+
+    client: httpx.AsyncClient
+    store: IncidentStore
+    redis: Redis
+    keys: Keys
+
+    async def keys_written(self) -> list[str]:
+        """Every Redis key under this test's prefix."""
+        return [k async for k in self.redis.scan_iter(match=self.keys.pattern(), count=1000)]
+
+
+async def serve(settings: Settings, store: IncidentStore) -> tuple[web.AppRunner, str]:
+    """Start the webhook app on 127.0.0.1, port chosen by the OS; returns the runner and base URL."""
+    app = web.Application()
+    add_alert_routes(app, settings, StoreSink(store))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+def settings() -> Settings:
+    """Settings with a webhook token and a PagerDuty secret."""
+    return Settings(webhook_token=SecretStr(TOKEN), pagerduty_webhook_secret=SecretStr(PD_SECRET))
+
+
+@pytest.fixture
+async def intake(redis: Redis, keys: Keys) -> AsyncIterator[Intake]:
+    """The webhook server over a store on this test's key prefix."""
+    store = IncidentStore(redis, keys)
+    runner, url = await serve(settings(), store)
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            yield Intake(client, store, redis, keys)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+def payload() -> Callable[[str, str], bytes]:
+    """Raw bytes of tests/fixtures/payloads/<source>/<name>.json."""
+
+    def read(source: str, name: str) -> bytes:
+        return (FIXTURES / "payloads" / source / f"{name}.json").read_bytes()
+
+    return read

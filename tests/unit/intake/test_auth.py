@@ -1,0 +1,53 @@
+"""Bearer token and PagerDuty v1 signature checks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from pydantic import SecretStr
+
+from bot.intake.auth import bearer_ok, is_authenticated, pagerduty_signature_ok
+from bot.intake.sources import AuthScheme
+from bot.settings import Settings
+
+BODY = b'{"event":{"event_type":"incident.triggered"}}'
+SECRET = SecretStr("whsec-abc")
+
+
+def sign(body: bytes, secret: str) -> str:
+    return "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_bearer() -> None:
+    token = SecretStr("s3cret")
+    assert bearer_ok("Bearer s3cret", token)
+    assert bearer_ok("bearer  s3cret ", token)
+    assert not bearer_ok("Bearer s3cret2", token)
+    assert not bearer_ok("Basic s3cret", token)
+    assert not bearer_ok("s3cret", token)
+    assert not bearer_ok(None, token)
+    assert not bearer_ok("Bearer ", SecretStr(""))
+    assert not bearer_ok("Bearer s3cret", None), "no configured token accepts nothing"
+
+
+def test_pagerduty_signature_single_and_rotated() -> None:
+    good = sign(BODY, "whsec-abc")
+    assert pagerduty_signature_ok(good, BODY, SECRET)
+    assert pagerduty_signature_ok(good.upper().replace("V1=", "v1="), BODY, SECRET), "hex case does not matter"
+    assert pagerduty_signature_ok(f"{sign(BODY, 'old')}, {good}", BODY, SECRET)
+    assert not pagerduty_signature_ok(sign(BODY, "old"), BODY, SECRET)
+    assert not pagerduty_signature_ok(good, BODY + b" ", SECRET)
+    assert not pagerduty_signature_ok(good.replace("v1=", "v0="), BODY, SECRET)
+    assert not pagerduty_signature_ok(None, BODY, SECRET)
+    assert not pagerduty_signature_ok(good, BODY, None)
+
+
+def test_is_authenticated_by_scheme() -> None:
+    settings = Settings(webhook_token=SecretStr("tok"), pagerduty_webhook_secret=SECRET)
+    signed = {"X-PagerDuty-Signature": sign(BODY, "whsec-abc")}
+    assert is_authenticated(AuthScheme.PAGERDUTY_SIGNATURE, signed, BODY, settings)
+    assert is_authenticated(AuthScheme.PAGERDUTY_SIGNATURE, {"Authorization": "Bearer tok"}, BODY, settings)
+    assert not is_authenticated(AuthScheme.BEARER, signed, BODY, settings), "a signature is only for its source"
+    assert is_authenticated(AuthScheme.BEARER, {"Authorization": "Bearer tok"}, BODY, settings)
+    assert not is_authenticated(AuthScheme.BEARER, {}, BODY, settings)
