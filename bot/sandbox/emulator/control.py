@@ -1,0 +1,67 @@
+"""An HTTP control surface under /_emulator/ so drills and other processes can drive and read the emulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot.sandbox.emulator.delivery import Delivery
+from bot.sandbox.emulator.driver import Driver
+from bot.sandbox.emulator.errors import EmulatorError
+from bot.sandbox.emulator.socket_mode import SocketHub
+from bot.sandbox.emulator.state import Workspace
+
+
+def _delivery(delivery: Delivery | None) -> dict[str, Any]:
+    if delivery is None:
+        return {"delivery": None}
+    return {"delivery": {"id": delivery.id, "type": delivery.type, "envelope_ids": delivery.envelope_ids}}
+
+
+def _state(ws: Workspace) -> dict[str, Any]:
+    return {
+        "team_id": ws.team_id,
+        "bot_user_id": ws.bot_user_id,
+        "users": [u.to_api(ws.team_id) for u in ws.users.values()],
+        "channels": [
+            {**c.to_api(ws.bot_user_id), "members": c.members, "messages": [m.to_api() for m in c.messages]}
+            for c in ws.channels.values()
+        ],
+        "ephemerals": [vars(e) | {"edits": len(e.edits)} for e in ws.ephemerals],
+        "views": [
+            {"id": v.id, "user_id": v.user_id, "closed": v.closed, "definition": v.definition}
+            for v in ws.views.values()
+        ],
+    }
+
+
+def add_control_routes(app: web.Application, ws: Workspace, driver: Driver, hub: SocketHub) -> None:
+    """Register GET /_emulator/state and POST /_emulator/<driver action> on the application."""
+
+    async def state(request: web.Request) -> web.Response:
+        return web.json_response(_state(ws))
+
+    async def act(request: web.Request) -> web.Response:
+        action = request.match_info["action"]
+        body: dict[str, Any] = await request.json() if request.body_exists else {}
+        try:
+            if action == "slash_command":
+                result = _delivery(await driver.slash_command(**body))
+            elif action == "click_button":
+                result = _delivery(await driver.click_button(**body))
+            elif action == "submit_view":
+                result = _delivery(await driver.submit_view(**body))
+            elif action == "post_user_message":
+                posted = await driver.post_user_message(**body)
+                result = {"ts": posted.message.ts, "deliveries": [_delivery(d)["delivery"] for d in posted.deliveries]}
+            elif action == "disconnect":
+                result = {"sockets": await hub.disconnect(**body)}
+            else:
+                return web.json_response({"ok": False, "error": f"unknown action {action}"}, status=404)
+        except (EmulatorError, TypeError) as exc:
+            return web.json_response({"ok": False, "error": str(exc)}, status=400)
+        return web.json_response({"ok": True, **result})
+
+    app.router.add_get("/_emulator/state", state)
+    app.router.add_post("/_emulator/{action}", act)
