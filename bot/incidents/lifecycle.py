@@ -21,6 +21,7 @@ def new_incident(number: int, alert: Alert, at: datetime) -> Incident:
         source=alert.source,
         group_key=alert.group_key,
         links={k: v for k, v in alert.links.model_dump().items() if v},
+        first_alert=alert.model_dump(mode="json"),
         triggered_at=at,
     )
     incident.alert_states[alert.fingerprint] = alert.status

@@ -67,6 +67,8 @@ class Incident(BaseModel):
     alerts_resolved: int = 0
     alert_states: dict[str, AlertStatus] = Field(default_factory=dict)
     links: dict[str, str] = Field(default_factory=dict)
+    # The alert that opened the incident: runbook references (${alert.…}) resolve against it later on.
+    first_alert: dict[str, Any] | None = None
     triggered_at: datetime = Field(default_factory=utcnow)
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None

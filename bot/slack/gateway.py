@@ -156,7 +156,7 @@ class SlackGateway:
         now = self.limiter.clock()
         soonest: float | None = None
         for job in self._pending:
-            ready = self.limiter.ready_at(job.method, job.channel)
+            ready = self.limiter.ready_at(job.method, job.channel, now)
             if ready <= now:
                 return job, None
             soonest = ready if soonest is None else min(soonest, ready)

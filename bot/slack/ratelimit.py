@@ -97,10 +97,11 @@ class RateLimiter:
             self._buckets[method] = Bucket(per_minute * self.scale / 60.0, max(1.0, per_minute / 10))
         return self._buckets[method]
 
-    def ready_at(self, method: str, channel: str | None) -> float:
-        """When a call of this method to this channel may go out."""
+    def ready_at(self, method: str, channel: str | None, now: float | None = None) -> float:
+        """When a call of this method to this channel may go out (judged at `now`, default the clock)."""
+        now = self.clock() if now is None else now
         bucket = self.bucket(method, channel)
-        return self.clock() if bucket is None else bucket.ready_at(self.clock())
+        return now if bucket is None else bucket.ready_at(now)
 
     def take(self, method: str, channel: str | None) -> None:
         """Record that a call goes out now."""
