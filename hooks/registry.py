@@ -25,6 +25,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "hooks.postgres",
     "hooks.loki",
     "hooks.kubernetes",
+    "hooks.kubeactions",
     "hooks.shell",
     "hooks.cache",
     "hooks.pager",

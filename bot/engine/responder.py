@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot import metrics
@@ -24,13 +24,17 @@ from hooks.base import ActionHook, HookContext, HookKind
 
 log = logging.getLogger(__name__)
 
+# Sends a chat message (channel, text); the notify hook uses it to reach the incident channel.
+PostMessage = Callable[[str, str], Awaitable[Any]]
+
 
 class RunbookResponder:
     """Implements the flows' Responder over the runbook catalog, the hooks and the planner."""
 
-    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+    def __init__(self, catalog: Catalog, settings: Settings, post_message: PostMessage | None = None) -> None:
         self.catalog = catalog
         self.settings = settings
+        self.post_message = post_message
 
     def match(self, alert: Alert) -> MatchedRunbook | None:
         """The most specific runbook for the alert."""
@@ -48,6 +52,8 @@ class RunbookResponder:
             incident_id=incident.id,
             service=incident.service,
             alert=alert.model_dump(mode="json") if alert else {},
+            post_message=self.post_message,
+            channel=incident.channel_id,
         )
 
     async def diagnose(self, runbook_id: str, incident: Incident, alert: Alert | None) -> list[DiagnosticResult]:
