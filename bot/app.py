@@ -15,17 +15,24 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.approvals.service import EXPIRY_TIMER, ApprovalService
+from bot.approvals.store import ApprovalStore
 from bot.connections import RedisHandle, connect
 from bot.engine.responder import RunbookResponder
+from bot.escalation.scheduler import TimerScheduler
+from bot.escalation.timers import TimerStore
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.lifecycle import reopen_window
 from bot.incidents.store import IncidentStore
 from bot.intake.routes import add_alert_routes
 from bot.keys import Keys
+from bot.policy.rules import ActionRateLimit
+from bot.policy.trust import TrustBook, trust_path
 from bot.runbooks.catalog import Catalog, load_catalog
 from bot.services import BotServices
 from bot.settings import Settings
 from bot.slack import listeners
+from bot.slack.approval_listeners import SlackApprovalPresenter
 from bot.slack.gateway import SlackGateway
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.ratelimit import RateLimiter
@@ -57,6 +64,8 @@ class BotApp:
     socket: AsyncSocketModeHandler | None = None
     web_runner: web.AppRunner | None = None
     http_port: int | None = None
+    # One timer scheduler per process: every durable timer kind registers its handler on it.
+    timers: TimerScheduler | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> BotServices:
@@ -85,8 +94,27 @@ class BotApp:
         )
         notifier = SlackNotifier(gateway, store, policy)
         tasks = TaskSupervisor()
-        flows = IncidentFlows(store, notifier, RunbookResponder(catalog, settings), tasks)
-        self.services = BotServices(settings, store, gateway, notifier, flows, tasks)
+        responder = RunbookResponder(catalog, settings, post_message=gateway.post_message)
+        flows = IncidentFlows(store, notifier, responder, tasks)
+        keys = Keys(settings.redis_prefix)
+        timer_store = TimerStore(self.redis.client, keys)
+        approval_store = ApprovalStore(self.redis.client, keys)
+        approvals = ApprovalService(
+            approval_store,
+            store,
+            responder,
+            SlackApprovalPresenter(gateway, approval_store),
+            ActionRateLimit(self.redis.client, keys),
+            TrustBook(trust_path(settings.runbooks_path)),
+            settings,
+            tasks,
+            timers=timer_store,
+        )
+        notifier.approvals = approvals
+        self.timers = TimerScheduler(timer_store)
+        self.timers.register(EXPIRY_TIMER, approvals.on_expiry_timer)
+        await self.timers.start()
+        self.services = BotServices(settings, store, gateway, notifier, flows, tasks, approvals)
 
         bolt = AsyncApp(client=client, request_verification_enabled=False, process_before_response=False)
         listeners.register(bolt, self.services)
@@ -123,6 +151,8 @@ class BotApp:
             await self.web_runner.cleanup()
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
+        if self.timers is not None:
+            await self.timers.stop()
         if self.services is not None:
             await self.services.tasks.join(within=10)
             await self.services.tasks.cancel_all()

@@ -43,7 +43,8 @@ async def start_sandbox(
     **overrides: Any,
 ) -> SandboxStack:
     """Start the emulator and a bot pointed at it (embedded Valkey when `redis_url` is None)."""
-    emulator = SlackEmulator(rate_limits=RateLimitConfig(enabled=rate_limits, rate_scale=rate_scale))
+    # Our rate_scale speeds limits up; the emulator's stretches its windows, hence the inverse.
+    emulator = SlackEmulator(rate_limits=RateLimitConfig(enabled=rate_limits, rate_scale=1 / rate_scale))
     await emulator.start()
     try:
         incidents = emulator.channel("incidents").id

@@ -1,0 +1,150 @@
+"""Alert storms under Slack's rate tiers, slash commands over Socket Mode, rejected webhooks leaving no trace."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.connections import Redis
+from bot.incidents.models import Status
+from bot.keys import Keys
+from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack, start_sandbox
+from tests.integration.bot.conftest import RUNBOOKS, alertmanager_payload, post_alert
+
+RATE_SCALE = 30.0
+
+
+@pytest.fixture
+async def limited_stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:
+    """The emulator enforces the tiers (sped up 30 times); the bot's own limiter is set looser, so 429s happen."""
+    started = await start_sandbox(
+        redis_url=redis_url,
+        redis_prefix=keys.prefix,
+        runbooks_path=RUNBOOKS,
+        data_dir=tmp_path,
+        rate_limits=True,
+        rate_scale=RATE_SCALE,
+        slack_rate_scale=RATE_SCALE * 2,
+        log_format="text",
+    )
+    yield started
+    await started.stop()
+
+
+def storm_payload(n: int) -> dict[str, object]:
+    payload = alertmanager_payload(group=f"g{n}", title=f"load test {n}")
+    for alert in payload["alerts"]:  # type: ignore[attr-defined]
+        alert["labels"]["alertname"] = "LoadTest"  # no runbook: this test is about channels
+    payload["groupKey"] = f'{{}}:{{alertname="LoadTest", group="g{n}"}}'
+    return payload
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+async def test_100_groups_in_a_second_under_rate_tiers(limited_stack: SandboxStack) -> None:
+    emulator = limited_stack.emulator
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=limited_stack.webhook_url, timeout=30) as client:
+        headers = {"Authorization": f"Bearer {SANDBOX_WEBHOOK_TOKEN}", "Content-Type": "application/json"}
+        responses = await asyncio.gather(
+            *(
+                client.post("/alerts/alertmanager", content=json.dumps(storm_payload(n)), headers=headers)
+                for n in range(100)
+            )
+        )
+    accepted_in = time.monotonic() - started
+    assert [r.status_code for r in responses] == [202] * 100
+    assert accepted_in < 5, f"webhooks took {accepted_in:.1f}s to be accepted"
+
+    services = limited_stack.bot.services
+    assert services is not None
+    await services.tasks.join(within=120)
+    total = time.monotonic() - started
+    channels = [c for c in emulator.channels() if c.name.startswith("inc-")]
+    assert len(channels) == 100 and len({c.name for c in channels}) == 100
+    incidents = await services.store.list_open_incidents()
+    assert len(incidents) == 100
+    assert all(i.channel_id and i.header_ts and i.status is Status.TRIGGERED for i in incidents)
+
+    calls = emulator.calls()
+    limited = [c for c in calls if c.status == 429]
+    assert emulator.ratelimited_count == len(limited) > 0, "the looser bot limiter should have met some 429s"
+    # Every 429 was honoured: the same method was not called again before its Retry-After had passed.
+    by_method: dict[str, list[float]] = defaultdict(list)
+    for call in calls:
+        by_method[call.method].append(call.at)
+    for call in limited:
+        if call.method == "chat.postMessage":
+            continue  # limited per channel; other channels may go on
+        later = [t for t in by_method[call.method] if t > call.at]
+        assert not later or later[0] >= call.at + 0.99, (call.method, later[0] - call.at)
+    creates = [c for c in calls if c.method == "conversations.create" and c.ok]
+    ideal = (100 - 2) / (20 * RATE_SCALE / 60)  # tier 2 with a burst of 2
+    print(
+        f"\n100 incidents: webhooks accepted in {accepted_in:.2f}s, Slack work done in {total:.1f}s; "
+        f"conversations.create tier allows {ideal:.1f}s → ratio {total / ideal:.2f}; "
+        f"{len(limited)} 429s honoured; {len(creates)} channels"
+    )
+    assert len(creates) == 100
+
+
+async def test_slash_commands_round_trip_over_socket_mode(stack: SandboxStack) -> None:
+    emulator = stack.emulator
+    listed = await emulator.driver.slash_command("alice", "incidents", "list")
+    ack = await listed.acked(timeout=5)
+    assert ack.latency < 1.0
+    reply = await emulator.wait_for_ephemeral("alice", "No open incidents", timeout=5)
+    assert reply is not None
+
+    opened = await emulator.driver.slash_command(
+        "alice", "incidents", 'new "checkout is down" --severity P1 --service checkout'
+    )
+    ack = await opened.acked(timeout=5)
+    assert ack.latency < 1.0
+    channel = await emulator.wait_for_channel("inc-1-checkout-checkout-is-down", timeout=10)
+    await emulator.wait_for_message(channel.id, "INC-1", timeout=10)
+
+    acked = await emulator.driver.slash_command("bob", channel.id, "ack")
+    assert (await acked.acked(timeout=5)).latency < 1.0
+    await emulator.wait_for_ephemeral("bob", "INC-1 acknowledged", timeout=5)
+    store = stack.bot.services.store  # type: ignore[union-attr]
+    incident = await store.get_incident_or_raise("INC-1")
+    assert incident.status is Status.ACKNOWLEDGED and incident.acknowledged_by == "U0BOB00001"
+
+    bad = await emulator.driver.slash_command("bob", channel.id, "close")
+    await bad.acked(timeout=5)
+    await emulator.wait_for_ephemeral("bob", "cannot move from acknowledged to closed", timeout=5)
+
+    helped = await emulator.driver.slash_command("carol", "incidents", "help")
+    await helped.acked(timeout=5)
+    help_reply = await emulator.wait_for_ephemeral("carol", "/incident ack", timeout=5)
+    assert help_reply is not None
+
+
+async def test_rejected_webhooks_leave_no_trace_in_slack_or_redis(
+    stack: SandboxStack, redis: Redis, keys: Keys
+) -> None:
+    emulator = stack.emulator
+    before = len(emulator.calls())
+    async with httpx.AsyncClient(base_url=stack.webhook_url) as client:
+        body = json.dumps(alertmanager_payload())
+        unauth = await client.post("/alerts/alertmanager", content=body, headers={"Content-Type": "application/json"})
+        assert unauth.status_code == 401
+        headers = {"Authorization": f"Bearer {SANDBOX_WEBHOOK_TOKEN}", "Content-Type": "application/json"}
+        broken = alertmanager_payload()
+        del broken["alerts"][0]["labels"]  # type: ignore[index]
+        malformed = await client.post("/alerts/alertmanager", content=json.dumps(broken), headers=headers)
+        assert malformed.status_code == 400 and "alerts.0.labels" in malformed.text
+        huge = await client.post("/alerts/alertmanager", content=b"{" + b" " * 2_000_000 + b"}", headers=headers)
+        assert huge.status_code == 413
+    assert len(emulator.calls()) == before
+    assert [k async for k in redis.scan_iter(match=keys.pattern())] == []
+    ok = await post_alert(stack, alertmanager_payload(title="after the rejects"))
+    assert ok.status_code == 202
