@@ -48,6 +48,26 @@ class Keys:
         """Claim marker that makes one action run exactly once."""
         return f"{self.prefix}:{{{incident_id}}}:exec:{idempotency_key}"
 
+    def approval_ref(self, approval_id: str) -> str:
+        """Map from an opaque approval id (all a Slack button carries) to its incident id."""
+        return f"{self.prefix}:approval-ref:{approval_id}"
+
+    def approval_group(self, incident_id: str, group_id: str) -> str:
+        """One plan message's approvals: runbook name, notes and approval ids, to re-render it."""
+        return f"{self.prefix}:{{{incident_id}}}:approval-group:{group_id}"
+
+    def approval_steps(self, incident_id: str) -> str:
+        """Hash from step id to the latest approval offered for it in one incident."""
+        return f"{self.prefix}:{{{incident_id}}}:approval-steps"
+
+    def steps_done(self, incident_id: str) -> str:
+        """Set of the step ids that ran successfully (or were marked done) in one incident."""
+        return f"{self.prefix}:{{{incident_id}}}:steps-done"
+
+    def action_rate(self, service: str, action: str) -> str:
+        """Sliding-window sorted set of the executions of one action on one service."""
+        return self.rate(f"action:{service}:{action}")
+
     def incident_index(self) -> str:
         """Sorted set of all incident ids scored by trigger time."""
         return f"{self.prefix}:incidents"
@@ -88,9 +108,13 @@ class Keys:
         """Common start of every timer record key; the claim script appends the timer id."""
         return self.timer("")
 
-    def timer_fired(self, timer_id: str, generation: int) -> str:
+    def timer_fired(self, timer_id: str, generation: str) -> str:
         """Marker that one arming (generation) of a timer has run its handler."""
-        return f"{self.prefix}:timer-fired:{timer_id}:{generation}"
+        return f"{self.timer_fired_prefix()}{timer_id}:{generation}"
+
+    def timer_fired_prefix(self) -> str:
+        """Common start of every fired marker; the claim script appends `id:generation`."""
+        return f"{self.prefix}:timer-fired:"
 
     def rate(self, name: str) -> str:
         """Counter key for a named rate limit window."""

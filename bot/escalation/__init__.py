@@ -1,0 +1,1 @@
+"""Escalation policies, on-call schedules and durable timers (Slack-free)."""
