@@ -12,34 +12,6 @@ from bot.errors import ConfigError
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 
-# Every environment variable the settings read; tests clear these so a developer's shell never leaks in.
-ENV_PREFIXLESS_NAMES = (
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_API_URL",
-    "REDIS_URL",
-    "RUNBOOK_BOT_DATA_DIR",
-    "RUNBOOKS_PATH",
-    "WEBHOOK_TOKEN",
-    "HTTP_HOST",
-    "HTTP_PORT",
-    "ENVIRONMENT",
-    "LOG_LEVEL",
-    "LOG_FORMAT",
-    "SHELL_ALLOWLIST",
-    "PROMETHEUS_URLS",
-    "LOKI_URL",
-    "DATABASE_DSNS",
-    "CACHE_URLS",
-    "KUBERNETES_API_URL",
-    "KUBERNETES_TOKEN",
-    "KUBECONFIG",
-    "PAGERDUTY_ROUTING_KEY",
-    "OPSGENIE_API_KEY",
-    "PAGERDUTY_WEBHOOK_SECRET",
-    "INCIDENTS_CHANNEL",
-    "KILL_SWITCH",
-)
 
 
 class Settings(BaseSettings):
@@ -123,6 +95,11 @@ class Settings(BaseSettings):
         ]
         if missing:
             raise ConfigError("missing settings: " + ", ".join(missing), fields=missing)
+
+
+def env_names() -> list[str]:
+    """Every environment variable the settings read; tests clear them so a developer's shell never leaks in."""
+    return [name.upper() for name in Settings.model_fields]
 
 
 def load_settings(**overrides: object) -> Settings:

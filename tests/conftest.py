@@ -15,7 +15,7 @@ import redis as sync_redis
 
 from bot.connections import EmbeddedValkey, Redis, make_client
 from bot.keys import Keys
-from bot.settings import ENV_PREFIXLESS_NAMES
+from bot.settings import env_names
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -51,7 +51,7 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Clear every variable the settings read, so a developer's shell never leaks into a test."""
-    for name in ENV_PREFIXLESS_NAMES:
+    for name in env_names():
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tempfile.gettempdir())
 

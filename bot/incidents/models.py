@@ -59,6 +59,7 @@ class Incident(BaseModel):
     channel_id: str | None = None
     channel_name: str | None = None
     header_ts: str | None = None
+    escalation_ts: str | None = None
     commander: str | None = None
     responders: list[str] = Field(default_factory=list)
     runbook_id: str | None = None

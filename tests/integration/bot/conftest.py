@@ -82,6 +82,7 @@ def alertmanager_payload(
             "description": "p99 above 2s <!channel>",
             "health_url": health_url,
             "notify_url": notify_url,
+            "dashboard": "https://grafana.example/d/api",
         },
         "startsAt": "2026-11-23T08:00:00Z",
         "endsAt": "2026-11-23T08:30:00Z" if status == "resolved" else "0001-01-01T00:00:00Z",
