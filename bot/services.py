@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.store import IncidentStore
@@ -10,6 +11,9 @@ from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.slack.notifier import SlackNotifier
 from bot.tasks import TaskSupervisor
+
+if TYPE_CHECKING:
+    from bot.approvals.service import ApprovalService
 
 
 @dataclass
@@ -22,3 +26,4 @@ class BotServices:
     notifier: SlackNotifier
     flows: IncidentFlows
     tasks: TaskSupervisor
+    approvals: ApprovalService | None = None

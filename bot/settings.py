@@ -13,7 +13,6 @@ from bot.errors import ConfigError
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 
 
-
 class Settings(BaseSettings):
     """Every knob of the bot; tokens are SecretStr and never printed."""
 

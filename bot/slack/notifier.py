@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.engine.offer import PlanOutcome
 from bot.engine.types import DiagnosticResult
@@ -15,6 +16,9 @@ from bot.incidents.store import IncidentStore
 from bot.slack import blocks as render
 from bot.slack.gateway import Priority, SlackGateway
 from bot.slack.naming import channel_name
+
+if TYPE_CHECKING:
+    from bot.approvals.service import ApprovalService
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ class SlackNotifier:
         self.store = store
         self.policy = policy or ChannelPolicy()
         self._topics: dict[str, str] = {}
+        # Set by bot.app once the approval service exists: plans are then posted with approval buttons.
+        self.approvals: ApprovalService | None = None
 
     async def incident_opened(self, incident: Incident, runbook: MatchedRunbook | None) -> Incident:
         """Create and bind the channel, invite responders, set the topic, post the header and bookmarks."""
@@ -94,6 +100,10 @@ class SlackNotifier:
         """Post the plan: the next safe steps and their guards."""
         channel = await self._channel(incident)
         if channel is None:
+            return
+        if self.approvals is not None:
+            fresh = await self.store.get_incident(incident.id) or incident
+            await self.approvals.offer_plan(fresh, plan)
             return
         text = f"{incident.id}: " + (f"{len(plan.steps)} step(s) offered" if plan.steps else "no step offered")
         await self.gateway.post_message(

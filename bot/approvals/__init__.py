@@ -1,0 +1,1 @@
+"""Approval requests for remediation steps: proposed, approved under policy, executed exactly once, audited."""

@@ -1,0 +1,174 @@
+"""Pure Block Kit renderers for approvals: the plan with buttons, its states, results and before/after. No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+from bot.approvals.models import Approval, ApprovalKind, ApprovalStatus
+from bot.approvals.ports import ExecutionOutcome
+from bot.engine.types import DiagnosticResult
+from bot.slack.blocks import MAX_BLOCKS, VERDICT_ICON, Block, format_value, mrkdwn, section
+from bot.slack.escape import code_block, escape_text, truncate
+
+OUTPUT_EXCERPT = 2500
+BUTTON_TEXT = 75
+
+
+class ActionId(StrEnum):
+    """Action ids of the approval buttons; a button's value is only the opaque approval id."""
+
+    APPROVE = "approve_step"
+    DRY_RUN = "dry_run_step"
+    SKIP = "skip_step"
+    MARK_DONE = "mark_step_done"
+
+
+STATE_TEXT = {
+    ApprovalStatus.SHADOW: ":ghost: *shadow mode*: not run; what would run is logged",
+    ApprovalStatus.EXECUTING: ":hourglass_flowing_sand: approved by {by} · running",
+    ApprovalStatus.APPROVED: ":hourglass_flowing_sand: approved by {by} · starting",
+    ApprovalStatus.SUCCEEDED: ":white_check_mark: approved by {by} · succeeded: {result}",
+    ApprovalStatus.FAILED: ":x: approved by {by} · failed: {result}",
+    ApprovalStatus.DONE: ":white_check_mark: done by {finished}",
+    ApprovalStatus.SKIPPED: ":fast_forward: skipped by {finished}",
+    ApprovalStatus.EXPIRED: ":hourglass: *expired* · nothing ran",
+    ApprovalStatus.REFUSED: ":no_entry: refused: {result}",
+}
+
+
+def _button(text: str, action: ActionId, approval_id: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text[:BUTTON_TEXT], "emoji": True},
+        "action_id": action.value,
+        "value": approval_id,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _confirm(approval: Approval) -> dict[str, Any]:
+    text = truncate(f"This cannot be undone: {approval.what_runs}", 300)
+    return {
+        "title": {"type": "plain_text", "text": "Irreversible step"},
+        "text": {"type": "plain_text", "text": text},
+        "confirm": {"type": "plain_text", "text": "Run it"},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+        "style": "danger",
+    }
+
+
+def buttons(approval: Approval) -> list[dict[str, Any]]:
+    """The buttons an open request shows."""
+    if approval.kind is ApprovalKind.MANUAL:
+        return [
+            _button("Mark done", ActionId.MARK_DONE, approval.id, "primary"),
+            _button("Skip", ActionId.SKIP, approval.id),
+        ]
+    if approval.status is ApprovalStatus.SHADOW:
+        return [_button("Dry run", ActionId.DRY_RUN, approval.id)]
+    approve = _button("Approve", ActionId.APPROVE, approval.id, "danger" if approval.irreversible else "primary")
+    if approval.irreversible:
+        approve["confirm"] = _confirm(approval)
+    return [approve, _button("Dry run", ActionId.DRY_RUN, approval.id), _button("Skip", ActionId.SKIP, approval.id)]
+
+
+def step_text(approval: Approval) -> str:
+    """What the step is, exactly what will run, its risk and why it is offered."""
+    risk = (
+        ":warning: *irreversible*"
+        if approval.irreversible
+        else "reversible"
+        if approval.kind is not ApprovalKind.MANUAL
+        else "manual"
+    )
+    text = f"*{escape_text(approval.name)}* ({approval.kind.value}) · risk: {risk}"
+    if approval.description:
+        text += f"\n{escape_text(approval.description)}"
+    if approval.what_runs:
+        text += f"\n*Will run:* `{escape_text(approval.what_runs)}`"
+    if approval.instructions:
+        text += f"\n*Instructions:* {escape_text(approval.instructions)}"
+    if approval.reason:
+        text += f"\n_why: {escape_text(approval.reason)}_"
+    return text
+
+
+def state_line(approval: Approval, now: float) -> str:
+    """The request's state in one line (open requests show who may approve and when it expires)."""
+    by = ", ".join(f"<@{u}>" if u != "bot" else "the bot (automatic)" for u in approval.approved_by) or "nobody"
+    lapsed = approval.status in (ApprovalStatus.PENDING, ApprovalStatus.SHADOW) and approval.expires_at <= now
+    template = STATE_TEXT[ApprovalStatus.EXPIRED] if lapsed else STATE_TEXT.get(approval.status)
+    if template is not None:
+        return template.format(by=by, result=escape_text(approval.result or ""), finished=f"<@{approval.finished_by}>")
+    who = ", ".join(escape_text(a) for a in approval.approvers) or "anyone"
+    left = max(0, int(approval.expires_at - now))
+    line = f"approvers: {who} · trust: {approval.trust} · expires in {left}s"
+    if approval.required > 1:
+        line += f" · needs {approval.required} different approvers"
+        if approval.approved_by:
+            line += f" (approved so far by {by})"
+    if approval.exclude_requester and approval.requester != "bot":
+        line += f" · <@{approval.requester}> requested it and cannot approve"
+    return line
+
+
+def plan_message(title: str, approvals: Sequence[Approval], notes: Sequence[str], now: float) -> list[Block]:
+    """The plan: one section per step, its state, and buttons while it is open."""
+    if not approvals:
+        blocks = [section(f":mag: *No further step offered* — {escape_text(title)}")]
+    else:
+        blocks = [section(f":compass: *Next safe step* — {escape_text(title)}")]
+        for approval in approvals[: (MAX_BLOCKS - 2) // 3]:
+            blocks.append(section(step_text(approval), block_id=f"step:{approval.id}"))
+            blocks.append({"type": "context", "elements": [mrkdwn(state_line(approval, now))]})
+            open_ = approval.status in (ApprovalStatus.PENDING, ApprovalStatus.SHADOW)
+            if open_ and approval.expires_at > now:
+                blocks.append({"type": "actions", "block_id": f"act:{approval.id}", "elements": buttons(approval)})
+    if notes:
+        joined = "\n".join(f"• {escape_text(n)}" for n in notes)
+        blocks.append({"type": "context", "elements": [mrkdwn(truncate(joined, 2900))]})
+    return blocks[:MAX_BLOCKS]
+
+
+def plan_text(approvals: Sequence[Approval]) -> str:
+    """Notification text of a plan message."""
+    return f"{len(approvals)} step(s) offered" if approvals else "no further step offered"
+
+
+def result_message(approval: Approval, outcome: ExecutionOutcome) -> list[Block]:
+    """The result: verdict of the expectation, an output excerpt, and what about the rollback."""
+    icon = ":white_check_mark:" if outcome.passed else ":x:"
+    word = "succeeded" if outcome.passed else "failed"
+    head = f"{icon} *{escape_text(approval.name)}* {word} in {outcome.duration_s:.1f}s"
+    head += f" — expectation: {escape_text(outcome.verdict)}"
+    excerpt = outcome.output.strip()[-OUTPUT_EXCERPT:] or "(no output)"
+    blocks: list[Block] = [section(head), section(code_block(excerpt, OUTPUT_EXCERPT + 100))]
+    if outcome.rollback_note:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [mrkdwn(f":leftwards_arrow_with_hook: {escape_text(outcome.rollback_note)}")],
+            }
+        )
+    return blocks
+
+
+def result_text(approval: Approval, outcome: ExecutionOutcome) -> str:
+    """Notification text of a result message."""
+    return f"Result: {approval.name} {'succeeded' if outcome.passed else 'failed'}"
+
+
+def before_after(before: dict[str, Any], after: Sequence[DiagnosticResult]) -> list[Block]:
+    """Each diagnostic's verdict and value before the step and after it."""
+    lines = []
+    for result in after:
+        old = before.get(result.id) or {}
+        was = f"{old.get('status', 'n/a')} `{format_value(old.get('value'))}`"
+        now = f"{VERDICT_ICON[result.status]} {result.status.value} `{format_value(result.value)}`"
+        lines.append(f"*{escape_text(result.name)}*: {was} → {now}")
+    body = "\n".join(lines) or "no diagnostics to compare"
+    return [section(":bar_chart: *Before → after*"), section(truncate(body, 2900))]

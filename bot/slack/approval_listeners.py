@@ -1,0 +1,166 @@
+"""The Slack edge of approvals: button listeners, the presenter that posts and edits, `/incident request`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot import metrics
+from bot.approvals.models import Approval
+from bot.approvals.ports import ExecutionOutcome, Reply, ReplyKind
+from bot.approvals.store import ApprovalGroup, ApprovalStore
+from bot.engine.types import DiagnosticResult
+from bot.errors import UpstreamError
+from bot.incidents.models import Incident
+from bot.slack import approval_blocks as render
+from bot.slack.approval_blocks import ActionId
+from bot.slack.commands import CommandContext, subcommand
+from bot.slack.gateway import Priority, SlackGateway
+from bot.slack.incident_commands import target_incident
+
+if TYPE_CHECKING:
+    from bot.approvals.service import ApprovalService
+    from bot.services import BotServices
+
+log = logging.getLogger(__name__)
+
+MEMBERS_TTL_S = 30.0
+
+
+class SlackApprovalPresenter:
+    """Posts plans, results and before/after through the gateway; resolves user groups with a short cache."""
+
+    def __init__(self, gateway: SlackGateway, store: ApprovalStore, clock: Callable[[], float] = time.time) -> None:
+        self.gateway = gateway
+        self.store = store
+        self.clock = clock
+        self._members: dict[str, tuple[float, frozenset[str]]] = {}
+
+    async def show_plan(
+        self, incident: Incident, group: ApprovalGroup, approvals: Sequence[Approval]
+    ) -> tuple[str, str] | None:
+        """Post the plan with its buttons to the incident channel."""
+        if not incident.channel_id:
+            return None
+        blocks = render.plan_message(_title(incident, group), approvals, group.notes, self.clock())
+        text = f"{incident.id}: {render.plan_text(approvals)}"
+        ts = await self.gateway.post_message(incident.channel_id, text, blocks, Priority.APPROVAL)
+        return incident.channel_id, ts
+
+    async def refresh(self, approval: Approval) -> None:
+        """Re-render the whole message from stored state (its other steps included)."""
+        fresh = await self.store.get(approval.incident_id, approval.id) or approval
+        if not fresh.channel or not fresh.message_ts or not fresh.group:
+            return
+        group = await self.store.get_group(fresh.incident_id, fresh.group)
+        if group is None:
+            return
+        approvals = await self.store.get_many(fresh.incident_id, group.approval_ids)
+        blocks = render.plan_message(_title(None, group, fresh.incident_id), approvals, group.notes, self.clock())
+        text = f"{fresh.incident_id}: {render.plan_text(approvals)}"
+        await self.gateway.update_message(fresh.channel, fresh.message_ts, text, blocks, Priority.APPROVAL)
+
+    async def show_result(self, incident: Incident, approval: Approval, outcome: ExecutionOutcome) -> None:
+        """Post the execution result in the channel."""
+        channel = approval.channel or incident.channel_id
+        if channel:
+            blocks = render.result_message(approval, outcome)
+            await self.gateway.post_message(channel, render.result_text(approval, outcome), blocks, Priority.APPROVAL)
+
+    async def show_before_after(
+        self, incident: Incident, approval: Approval, before: dict[str, Any], after: Sequence[DiagnosticResult]
+    ) -> None:
+        """Post the diagnostics before and after the step."""
+        channel = approval.channel or incident.channel_id
+        if channel:
+            await self.gateway.post_message(channel, f"{incident.id}: before/after", render.before_after(before, after))
+
+    async def members(self, group: str) -> frozenset[str]:
+        """Members of a user group by id (or @handle, looked up with usergroups.list), cached briefly."""
+        cached = self._members.get(group)
+        if cached is not None and cached[0] > self.clock():
+            return cached[1]
+        group_id = await self._group_id(group) if group.startswith("@") else group
+        response = await self.gateway.call("usergroups.users.list", usergroup=group_id)
+        users = frozenset(str(u) for u in response.get("users", []))
+        self._members[group] = (self.clock() + MEMBERS_TTL_S, users)
+        return users
+
+    async def _group_id(self, handle: str) -> str:
+        response = await self.gateway.call("usergroups.list")
+        for item in response.get("usergroups", []):
+            if item.get("handle") == handle[1:]:
+                return str(item["id"])
+        raise UpstreamError(f"no user group with the handle {handle}")
+
+    async def tell(self, channel: str, user: str, text: str) -> None:
+        """An ephemeral message only the clicker sees."""
+        await self.gateway.call("chat.postEphemeral", Priority.APPROVAL, channel=channel, user=user, text=text)
+
+
+def _title(incident: Incident | None, group: ApprovalGroup, incident_id: str = "") -> str:
+    name = f"runbook {group.runbook_name}"
+    return f"{incident.id if incident else incident_id} · {name}" + (f" · {group.title}" if group.title else "")
+
+
+Flow = Callable[[str, str], Awaitable[Reply]]
+
+
+def register(app: AsyncApp, services: BotServices) -> None:
+    """Attach the approval button listeners (ack at once, then call the flow, answer the clicker privately)."""
+    approvals = services.approvals
+    if approvals is None:
+        return
+    presenter = approvals.presenter
+    assert isinstance(presenter, SlackApprovalPresenter)
+    flows: dict[ActionId, Flow] = {
+        ActionId.APPROVE: approvals.approve,
+        ActionId.DRY_RUN: approvals.dry_run,
+        ActionId.SKIP: approvals.skip,
+        ActionId.MARK_DONE: approvals.mark_done,
+    }
+    for action_id, flow in flows.items():
+        app.action(action_id.value)(_listener(action_id, flow, presenter))
+
+
+def _listener(action_id: ActionId, flow: Flow, presenter: SlackApprovalPresenter) -> Callable[..., Awaitable[None]]:
+    async def handle_approval_action(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        started = time.monotonic()
+        await ack()
+        metrics.ACK_SECONDS.labels("block_actions").observe(time.monotonic() - started)
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        value = str(body["actions"][0].get("value", ""))
+        try:
+            reply = await flow(value, user)
+        except Exception as exc:
+            # Imported here: bot.slack.listeners imports this module to register it.
+            from bot.slack.listeners import reply_for_error
+
+            reply = Reply(ReplyKind.INFO, reply_for_error(exc))
+        text = f":no_entry: Refused: {reply.text}" if reply.kind is ReplyKind.REFUSED else reply.text
+        try:
+            await presenter.tell(channel, user, text)
+        except UpstreamError as exc:
+            # chat.postEphemeral needs the clicker in the channel; the click's response_url reaches them anyway.
+            log.info("ephemeral via response_url", extra={"reason": str(exc)})
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+
+    handle_approval_action.__name__ = f"handle_{action_id.value}_action"
+    return handle_approval_action
+
+
+@subcommand("request", "request <step> [INC-n]", "offer one runbook step with you as its requester (four-eyes)")
+async def handle_request(ctx: CommandContext) -> str:
+    """Offer one step of the incident's runbook on request."""
+    approvals: ApprovalService | None = ctx.services.approvals
+    if approvals is None or not ctx.args:
+        return "Name the step: `/incident request restart_api`."
+    step_id = ctx.args.pop(0)
+    incident = await target_incident(ctx)
+    approval = await approvals.request_step(incident, step_id, ctx.user_id)
+    return f"Offered *{approval.name}* on {incident.id}; someone else approves it if it is irreversible."
