@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -19,7 +20,11 @@ from bot.approvals.service import EXPIRY_TIMER, ApprovalService
 from bot.approvals.store import ApprovalStore
 from bot.connections import RedisHandle, connect
 from bot.engine.responder import RunbookResponder
+from bot.escalation.engine import Escalator
+from bot.escalation.loader import EscalationConfig, load_escalation
+from bot.escalation.reminders import Reminders
 from bot.escalation.scheduler import TimerScheduler
+from bot.escalation.service import EscalationService
 from bot.escalation.timers import TimerStore
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.lifecycle import reopen_window
@@ -35,6 +40,7 @@ from bot.slack import listeners
 from bot.slack.approval_listeners import SlackApprovalPresenter
 from bot.slack.gateway import SlackGateway
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
+from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
 from bot.tasks import TaskSupervisor
 from bot.web import build_web_app
@@ -53,6 +59,20 @@ def slack_client(settings: Settings) -> AsyncWebClient:
     )
 
 
+def escalation_folder(settings: Settings) -> Path:
+    """Where escalation policies and schedules live."""
+    return settings.escalation_path or settings.runbooks_path / "escalation"
+
+
+def load_escalation_config(settings: Settings) -> EscalationConfig | None:
+    """The escalation policies and schedules, or None when the folder has no policies (escalation off)."""
+    folder = escalation_folder(settings)
+    if not (folder / "policies.yaml").exists():
+        log.warning("no escalation policies: paging is off", extra={"folder": str(folder)})
+        return None
+    return load_escalation(folder)
+
+
 @dataclass
 class BotApp:
     """One running bot: Socket Mode, webhooks, background work; start() then stop()."""
@@ -66,38 +86,81 @@ class BotApp:
     http_port: int | None = None
     # One timer scheduler per process: every durable timer kind registers its handler on it.
     timers: TimerScheduler | None = None
-    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> BotServices:
-        """Connect everything; raises ConfigError or StoreError with a clear message when it cannot."""
+        """Connect everything; raises ConfigError or StoreError with a clear message, leaving nothing running."""
+        self.settings.require_slack()
+        try:
+            services = await self._build()
+            await self._start_slack(services)
+            await self._start_web(services)
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("runbook-bot started", extra={"http_port": self.http_port})
+        return services
+
+    async def _build(self) -> BotServices:
         settings = self.settings
-        settings.require_slack()
         self.redis = await connect(settings.redis_url, settings.data_dir)
+        keys = Keys(settings.redis_prefix)
         store = IncidentStore(
             self.redis.client,
-            Keys(settings.redis_prefix),
+            keys,
             reopen_window=reopen_window(settings.reopen_window_minutes),
             timeline_max_len=settings.timeline_max_len,
             audit_max_len=settings.audit_max_len,
         )
-        client = slack_client(settings)
-        gateway = SlackGateway(client, RateLimiter(scale=settings.slack_rate_scale))
+        gateway = SlackGateway(slack_client(settings), RateLimiter(scale=settings.slack_rate_scale))
         await gateway.start()
         catalog = self.catalog or load_catalog(settings.runbooks_path)
         for problem in catalog.problems:
             log.warning("runbook problem", extra={"problem": str(problem)})
-        policy = ChannelPolicy(
-            name_template=settings.channel_name_template,
-            private=settings.private_channels,
-            incidents_channel=settings.incidents_channel,
-            responder_usergroup=settings.responder_usergroup,
-        )
-        notifier = SlackNotifier(gateway, store, policy)
+        notifier = SlackNotifier(gateway, store, _channel_policy(settings))
         tasks = TaskSupervisor()
         responder = RunbookResponder(catalog, settings, post_message=gateway.post_message)
-        flows = IncidentFlows(store, notifier, responder, tasks)
-        keys = Keys(settings.redis_prefix)
         timer_store = TimerStore(self.redis.client, keys)
+        self.timers = TimerScheduler(timer_store)
+        escalation_config = load_escalation_config(settings)
+        escalation = self._escalation(escalation_config, store, timer_store, gateway)
+        flows = IncidentFlows(store, notifier, responder, tasks, escalation)
+        approvals = self._approvals(store, keys, responder, gateway, tasks, timer_store)
+        notifier.approvals = approvals
+        await self.timers.start()
+        self.services = BotServices(
+            settings, store, gateway, notifier, flows, tasks, approvals, escalation_config=escalation_config
+        )
+        return self.services
+
+    def _escalation(
+        self, config: EscalationConfig | None, store: IncidentStore, timers: TimerStore, gateway: SlackGateway
+    ) -> EscalationService | None:
+        if config is None or self.timers is None:
+            return None
+        pager = SlackPager(gateway, store, self.settings)
+        escalator = Escalator(store, timers, config, pager)
+        pager.escalator = escalator
+        reminders = Reminders(store, timers, SlackReminder(gateway))
+        escalator.register(self.timers)
+        reminders.register(self.timers)
+        return EscalationService(
+            escalator,
+            reminders,
+            pager.refresh_countdown,
+            status_every=timedelta(minutes=self.settings.status_reminder_minutes),
+            commander_after=timedelta(minutes=self.settings.commander_reminder_minutes),
+        )
+
+    def _approvals(
+        self,
+        store: IncidentStore,
+        keys: Keys,
+        responder: RunbookResponder,
+        gateway: SlackGateway,
+        tasks: TaskSupervisor,
+        timers: TimerStore,
+    ) -> ApprovalService:
+        assert self.redis is not None and self.timers is not None
         approval_store = ApprovalStore(self.redis.client, keys)
         approvals = ApprovalService(
             approval_store,
@@ -105,32 +168,32 @@ class BotApp:
             responder,
             SlackApprovalPresenter(gateway, approval_store),
             ActionRateLimit(self.redis.client, keys),
-            TrustBook(trust_path(settings.runbooks_path)),
-            settings,
+            TrustBook(trust_path(self.settings.runbooks_path)),
+            self.settings,
             tasks,
-            timers=timer_store,
+            timers=timers,
+            lifetime_s=self.settings.approval_lifetime_s,
         )
-        notifier.approvals = approvals
-        self.timers = TimerScheduler(timer_store)
         self.timers.register(EXPIRY_TIMER, approvals.on_expiry_timer)
-        await self.timers.start()
-        self.services = BotServices(settings, store, gateway, notifier, flows, tasks, approvals)
+        return approvals
 
-        bolt = AsyncApp(client=client, request_verification_enabled=False, process_before_response=False)
-        listeners.register(bolt, self.services)
-        app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
-        self.socket = AsyncSocketModeHandler(bolt, app_token)
+    async def _start_slack(self, services: BotServices) -> None:
+        bolt = AsyncApp(
+            client=services.gateway.client, request_verification_enabled=False, process_before_response=False
+        )
+        listeners.register(bolt, services)
+        token = self.settings.slack_app_token.get_secret_value() if self.settings.slack_app_token else ""
+        self.socket = AsyncSocketModeHandler(bolt, token)
         await self.socket.connect_async()  # type: ignore[no-untyped-call]
 
-        web_app = build_web_app(self.readiness, settings.webhook_max_body_bytes)
-        add_alert_routes(web_app, settings, flows)
+    async def _start_web(self, services: BotServices) -> None:
+        web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes)
+        add_alert_routes(web_app, self.settings, services.flows)
         self.web_runner = web.AppRunner(web_app, access_log=None)
         await self.web_runner.setup()
-        site = web.TCPSite(self.web_runner, settings.http_host, settings.http_port)
+        site = web.TCPSite(self.web_runner, self.settings.http_host, self.settings.http_port)
         await site.start()
         self.http_port = self.web_runner.addresses[0][1]
-        log.info("runbook-bot started", extra={"http_port": self.http_port, "runbooks": len(catalog.runbooks)})
-        return self.services
 
     async def readiness(self) -> dict[str, bool]:
         """Redis reachable and Socket Mode connected."""
@@ -146,16 +209,30 @@ class BotApp:
         return {"redis": redis_ok, "slack_socket": socket_ok}
 
     async def stop(self) -> None:
-        """Stop taking work, finish what is running, then close connections."""
+        """Stop taking work, finish what is running, then close connections; safe after a partial start."""
         if self.web_runner is not None:
             await self.web_runner.cleanup()
+            self.web_runner = None
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
+            self.socket = None
         if self.timers is not None:
             await self.timers.stop()
+            self.timers = None
         if self.services is not None:
             await self.services.tasks.join(within=10)
             await self.services.tasks.cancel_all()
             await self.services.gateway.stop()
+            self.services = None
         if self.redis is not None:
             await self.redis.close()
+            self.redis = None
+
+
+def _channel_policy(settings: Settings) -> ChannelPolicy:
+    return ChannelPolicy(
+        name_template=settings.channel_name_template,
+        private=settings.private_channels,
+        incidents_channel=settings.incidents_channel,
+        responder_usergroup=settings.responder_usergroup,
+    )

@@ -14,6 +14,7 @@ from bot.tasks import TaskSupervisor
 
 if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
+    from bot.escalation.loader import EscalationConfig
 
 
 @dataclass
@@ -27,3 +28,4 @@ class BotServices:
     flows: IncidentFlows
     tasks: TaskSupervisor
     approvals: ApprovalService | None = None
+    escalation_config: EscalationConfig | None = None

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
 
     reopen_window_minutes: int = Field(default=30, ge=0)
+    approval_lifetime_s: float = Field(default=120.0, gt=0)
+    escalation_path: Path | None = None
+    status_reminder_minutes: float = Field(default=30.0, gt=0)
+    commander_reminder_minutes: float = Field(default=10.0, gt=0)
     timeline_max_len: int = Field(default=10_000, gt=0)
     audit_max_len: int = Field(default=1_000_000, gt=0)
 

@@ -42,7 +42,7 @@ class RunbookResponder:
         if runbook is None:
             return None
         owners = tuple(o for o in runbook.owner.split() if o[:1] in ("U", "W", "S") and o[1:].isalnum())
-        return MatchedRunbook(runbook.id, runbook.name, _url(runbook.links.docs), owners)
+        return MatchedRunbook(runbook.id, runbook.name, _url(runbook.links.docs), owners, runbook.escalation)
 
     def hook_context(self, incident: Incident, alert: Alert | None) -> HookContext:
         """What hooks may know about this incident."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot import metrics
 from bot.alerts import Alert
@@ -16,6 +16,9 @@ from bot.incidents.models import EventType, Incident, Status, TimelineEvent
 from bot.incidents.store import AlertOutcome, IncidentStore
 from bot.intake.batch import IntakeBatch
 from bot.tasks import TaskSupervisor
+
+if TYPE_CHECKING:
+    from bot.escalation.service import EscalationService
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,7 @@ class MatchedRunbook:
     name: str
     url: str | None = None
     owners: tuple[str, ...] = ()
+    escalation: str | None = None
 
 
 class Responder(Protocol):
@@ -74,12 +78,18 @@ class IncidentFlows:
     """Turns recorded alerts into incident work; the Slack part runs in the background."""
 
     def __init__(
-        self, store: IncidentStore, notifier: Notifier, responder: Responder, tasks: TaskSupervisor | None = None
+        self,
+        store: IncidentStore,
+        notifier: Notifier,
+        responder: Responder,
+        tasks: TaskSupervisor | None = None,
+        escalation: EscalationService | None = None,
     ) -> None:
         self.store = store
         self.notifier = notifier
         self.responder = responder
         self.tasks = tasks or TaskSupervisor()
+        self.escalation = escalation
 
     async def receive_alerts(self, alerts: Sequence[Alert]) -> list[AlertOutcome]:
         """Record each alert (synchronously, so the sender's 2xx means stored), then follow up in the background."""
@@ -105,11 +115,19 @@ class IncidentFlows:
         if incident is None or incident.status is not Status.TRIGGERED:
             return None
         try:
-            updated = await self.store.transition(incident.id, Status.ACKNOWLEDGED, actor=actor)
+            if self.escalation is not None:
+                updated = (await self.escalation.acknowledge(incident.id, actor)).incident
+            else:
+                updated = await self.store.transition(incident.id, Status.ACKNOWLEDGED, actor=actor)
         except IllegalTransition:
             return None  # a concurrent writer moved it on first; a later state wins over an ack
         self.tasks.spawn(self.notifier.incident_updated(updated), "update-header", updated.id)
         return updated
+
+    async def incident_ended(self, incident: Incident) -> None:
+        """Resolved or closed: stop paging and refresh the channel."""
+        if self.escalation is not None:
+            await self.escalation.incident_ended(incident)
 
     def _follow_up(self, outcome: AlertOutcome, alert: Alert) -> None:
         incident = outcome.incident
@@ -120,6 +138,7 @@ class IncidentFlows:
             self.tasks.spawn(self.open_incident_flow(incident, alert), "open-incident", incident.id)
         elif outcome.status_changed and incident.status is Status.RESOLVED:
             self.tasks.spawn(self.notifier.incident_resolved(incident), "resolve-incident", incident.id)
+            self.tasks.spawn(self.incident_ended(incident), "stop-escalation", incident.id)
         elif outcome.reopened:
             self.tasks.spawn(self.reopen_flow(incident, alert), "reopen-incident", incident.id)
         else:
@@ -131,6 +150,8 @@ class IncidentFlows:
         if runbook is not None:
             incident = await self.store.update_incident(incident.id, _set_runbook(runbook.id))
         incident = await self.notifier.incident_opened(incident, runbook)
+        if self.escalation is not None:
+            await self.escalation.incident_opened(incident, runbook.escalation if runbook else None)
         if runbook is not None:
             await self.diagnose_and_plan(incident, runbook, alert)
         return incident

@@ -60,6 +60,8 @@ def countdown(incident: Incident, pending: Sequence[PendingPage], now: datetime)
         at = incident.acknowledged_at.strftime("%H:%M UTC") if incident.acknowledged_at else ""
         text = f":white_check_mark: Acknowledged by <@{incident.acknowledged_by}> at {at}; escalation stopped."
         return [section(text)]
+    # A page already due is being sent right now (its timer is held while it runs): show what comes after it.
+    pending = [p for p in pending if p.due_at > now]
     if not pending:
         return [section(":bell: Escalation: no further pages planned.")]
     upcoming = pending[0]

@@ -24,6 +24,8 @@ async def _move(ctx: CommandContext, target: Status, verb: str) -> str:
     incident = await target_incident(ctx)
     updated = await ctx.services.store.transition(incident.id, target, actor=ctx.user_id)
     ctx.services.tasks.spawn(ctx.services.notifier.incident_updated(updated), "header", updated.id)
+    if not updated.is_active:
+        ctx.services.tasks.spawn(ctx.services.flows.incident_ended(updated), "stop-escalation", updated.id)
     return f"{updated.id} {verb} by <@{ctx.user_id}>."
 
 
@@ -68,8 +70,17 @@ async def handle_status(ctx: CommandContext) -> str:
 
 @subcommand("ack", "ack [INC-n]", "acknowledge: stops the escalation")
 async def handle_ack(ctx: CommandContext) -> str:
-    """Acknowledge the incident."""
-    return await _move(ctx, Status.ACKNOWLEDGED, "acknowledged")
+    """Acknowledge the incident and stop its escalation at once."""
+    escalation = ctx.services.flows.escalation
+    if escalation is None:
+        return await _move(ctx, Status.ACKNOWLEDGED, "acknowledged")
+    incident = await target_incident(ctx)
+    result = await escalation.acknowledge(incident.id, ctx.user_id)
+    ctx.services.tasks.spawn(ctx.services.notifier.incident_updated(result.incident), "header", incident.id)
+    if result.already_acknowledged:
+        return f"{incident.id} was already acknowledged by <@{result.incident.acknowledged_by}>."
+    note = "" if result.by_paged_target else " (you were not among those paged; recorded as such)"
+    return f"{incident.id} acknowledged by <@{ctx.user_id}>; escalation stopped{note}."
 
 
 @subcommand("mitigating", "mitigating [INC-n]", "mark that a fix is under way")
@@ -130,6 +141,8 @@ async def handle_update(ctx: CommandContext) -> str:
         await ctx.services.gateway.post_message(
             incident.channel_id, f":memo: *Status update* from <@{ctx.user_id}>: {escape_text(text)}"
         )
+    if ctx.services.flows.escalation is not None:
+        await ctx.services.flows.escalation.status_updated(incident.id)
     return f"Update recorded on {incident.id}."
 
 

@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot import metrics
 from bot.errors import BotError
 from bot.services import BotServices
-from bot.slack import approval_listeners, incident_commands  # noqa: F401  (registers the /incident subcommands)
+from bot.slack import approval_listeners, escalation_listeners, incident_commands  # noqa: F401  (registers /incident)
 from bot.slack.commands import dispatch
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ def register(app: AsyncApp, services: BotServices) -> None:
         await respond(text=text, response_type="ephemeral")
 
     approval_listeners.register(app, services)
+    escalation_listeners.register(app, services)
 
     @app.error
     async def handle_error(error: Exception, body: dict[str, Any]) -> None:

@@ -32,22 +32,28 @@ class SlackPager:
         self.escalator: Escalator | None = None  # set once built, for the countdown
 
     async def page(self, incident: Incident, level: int, targets: Sequence[PageTarget], reason: str) -> None:
-        """Mention in the channel, DM each user, trigger pagers; a Slack failure raises so the page is retried."""
+        """Mention in the channel (a failure raises, so the page is retried), then DM users and trigger pagers."""
         blocks = render.page_message(incident, level, targets, reason)
         text = f"Paging for {incident.id}"
         if incident.channel_id:
             await self.gateway.post_message(incident.channel_id, text, blocks, Priority.PAGE)
         for target in targets:
             if target.kind is TargetKind.USER:
-                await self._direct_message(target.id, text, blocks)
+                await self._direct_message(incident, target.id, text, blocks)
             elif target.kind is TargetKind.PAGER:
                 await self._external_page(incident, target, reason)
         await self.refresh_countdown(incident)
 
-    async def _direct_message(self, user: str, text: str, blocks: list[dict[str, object]]) -> None:
-        opened = await self.gateway.call("conversations.open", Priority.PAGE, users=user)
-        channel = str(opened["channel"]["id"])
-        await self.gateway.post_message(channel, text, blocks, Priority.PAGE)
+    async def _direct_message(self, incident: Incident, user: str, text: str, blocks: list[dict[str, object]]) -> None:
+        # The channel page already went out: a failed DM is noted, not retried (a retry would page the channel twice).
+        try:
+            opened = await self.gateway.call("conversations.open", Priority.PAGE, users=user)
+            await self.gateway.post_message(str(opened["channel"]["id"]), text, blocks, Priority.PAGE)
+        except UpstreamError as exc:
+            log.warning("page DM failed", extra={"incident": incident.id, "user": user, "error": str(exc)})
+            await self.store.append_timeline(
+                TimelineEvent(EventType.ESCALATION, incident.id, f"DM to <@{user}> failed: {exc}", data={"user": user})
+            )
 
     async def _external_page(self, incident: Incident, target: PageTarget, reason: str) -> None:
         """Trigger PagerDuty or Opsgenie; a missing key is reported in the channel rather than retried forever."""

@@ -7,6 +7,7 @@ import asyncio
 import json
 import signal
 import sys
+from pathlib import Path
 
 import httpx
 
@@ -19,6 +20,7 @@ from bot.sandbox.terminal import render_channel
 from bot.settings import Settings, load_settings
 
 SANDBOX_PREFIX = "sandbox"
+SANDBOX_ESCALATION = Path(__file__).resolve().parents[2] / "sandbox" / "escalation"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,6 +102,8 @@ async def run_sandbox(args: argparse.Namespace) -> int:
         http_port=args.port,
         rate_limits=args.rate_limits,
         shell_allowlist=sorted({*settings.shell_allowlist, "echo", "uptime"}),
+        # The emulator's people are on call in the sandbox: alice first, then bob.
+        escalation_path=settings.escalation_path or SANDBOX_ESCALATION,
         log_format="text",
     )
     try:

@@ -1,0 +1,60 @@
+"""The Slack edge of escalation: the Acknowledge button on pages and the countdown, and `/oncall`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot import metrics
+from bot.alerts import utcnow
+from bot.errors import BotError
+from bot.slack.escalation_blocks import EscalationAction
+from bot.slack.oncall import oncall_text
+
+if TYPE_CHECKING:
+    from bot.services import BotServices
+
+log = logging.getLogger(__name__)
+
+
+async def acknowledge_from_button(services: BotServices, incident_id: str, user: str) -> str:
+    """Acknowledge for the clicker; the reply says whether they had been paged."""
+    escalation = services.flows.escalation
+    if escalation is None:
+        return "Escalation is not configured on this bot."
+    try:
+        result = await escalation.acknowledge(incident_id, user)
+    except BotError as exc:
+        return f":warning: {exc}"
+    services.tasks.spawn(services.notifier.incident_updated(result.incident), "header", incident_id)
+    if result.already_acknowledged:
+        return f"{incident_id} was already acknowledged by <@{result.incident.acknowledged_by}>."
+    note = "" if result.by_paged_target else " You were not among those paged; that is recorded."
+    return f"{incident_id} acknowledged: escalation stopped.{note}"
+
+
+def register(app: AsyncApp, services: BotServices) -> None:
+    """Attach the escalation listeners."""
+
+    @app.action(EscalationAction.ACK.value)
+    async def handle_escalation_ack(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        started = time.monotonic()
+        await ack()
+        metrics.ACK_SECONDS.labels("block_actions").observe(time.monotonic() - started)
+        incident_id = str(body["actions"][0].get("value", ""))
+        text = await acknowledge_from_button(services, incident_id, body["user"]["id"])
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+
+    @app.command("/oncall")
+    async def handle_oncall_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        config = services.escalation_config
+        if config is None:
+            text = "No on-call schedules are configured (runbooks/escalation/)."
+        else:
+            service = command.get("text", "").strip() or None
+            text = oncall_text(config, service, utcnow())
+        await respond(text=text, response_type="ephemeral")
