@@ -28,6 +28,7 @@ from bot.escalation.service import EscalationService
 from bot.escalation.timers import TimerStore
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.lifecycle import reopen_window
+from bot.incidents.provision import PROVISION_TIMER, ProvisionGuard
 from bot.incidents.store import IncidentStore
 from bot.intake.routes import add_alert_routes
 from bot.keys import Keys
@@ -123,7 +124,11 @@ class BotApp:
         self.timers = TimerScheduler(timer_store)
         escalation_config = load_escalation_config(settings)
         escalation = self._escalation(escalation_config, store, timer_store, gateway)
-        flows = IncidentFlows(store, notifier, responder, tasks, escalation)
+        guard = ProvisionGuard(
+            self.redis.client, keys, timer_store, retry_after=timedelta(seconds=settings.provision_retry_s)
+        )
+        flows = IncidentFlows(store, notifier, responder, tasks, escalation, guard)
+        self.timers.register(PROVISION_TIMER, flows.on_provision_timer)
         approvals = self._approvals(store, keys, responder, gateway, tasks, timer_store)
         notifier.approvals = approvals
         await self.timers.start()

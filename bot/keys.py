@@ -68,6 +68,10 @@ class Keys:
         """Sliding-window sorted set of the executions of one action on one service."""
         return self.rate(f"action:{service}:{action}")
 
+    def provisioning(self, incident_id: str) -> str:
+        """Lease held by the worker creating the incident's channel."""
+        return f"{self.prefix}:{{{incident_id}}}:provisioning"
+
     def incident_index(self) -> str:
         """Sorted set of all incident ids scored by trigger time."""
         return f"{self.prefix}:incidents"

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
 
     reopen_window_minutes: int = Field(default=30, ge=0)
     approval_lifetime_s: float = Field(default=120.0, gt=0)
+    # How long a new incident may stay without its channel before another replica takes over provisioning.
+    provision_retry_s: float = Field(default=60.0, gt=0)
     escalation_path: Path | None = None
     status_reminder_minutes: float = Field(default=30.0, gt=0)
     commander_reminder_minutes: float = Field(default=10.0, gt=0)

@@ -17,8 +17,9 @@ from bot.approvals.recorder import Recorder
 from bot.approvals.store import ApprovalStore
 from bot.engine.expect import check_expectation
 from bot.engine.offer import PlanOutcome
-from bot.engine.responder import RunbookResponder, incident_alert
+from bot.engine.responder import RunbookResponder
 from bot.errors import BotError
+from bot.incidents.lifecycle import first_alert_of
 from bot.incidents.models import EventType, Incident
 from bot.runbooks.schema import Action, Remediation
 from hooks.base import ActionHook, ActionOutput
@@ -100,7 +101,7 @@ class Executor:
             bound = params_hash(approval.action_name, config.model_dump(mode="json"), incident.environment)
             if bound != approval.params_hash:
                 return ActionOutput(False, "refused: the step's parameters changed since it was approved"), None, None
-            ctx = self.responder.hook_context(incident, incident_alert(incident))
+            ctx = self.responder.hook_context(incident, first_alert_of(incident))
             return await asyncio.wait_for(hook.execute(config, ctx), timeout), hook, config
         except TimeoutError:
             return ActionOutput(False, f"timed out after {timeout:g}s"), None, None
@@ -148,7 +149,7 @@ class Executor:
         """Re-run the diagnostics, show before/after, then offer the next step."""
         try:
             fresh = await self.recorder.incidents.get_incident_or_raise(incident.id)
-            after = await self.responder.diagnose(approval.runbook_id, fresh, incident_alert(fresh))
+            after = await self.responder.diagnose(approval.runbook_id, fresh, first_alert_of(fresh))
             await self.recorder.diagnostics(fresh.id, after)
             await self.presenter.show_before_after(fresh, approval, before, after)
             await offer_plan(fresh, self.responder.plan(approval.runbook_id, fresh, after))

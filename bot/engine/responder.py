@@ -14,6 +14,7 @@ from bot.engine.plan import PlanContext, PlannedStep, plan, prepare_diagnostics
 from bot.engine.types import DiagnosticResult
 from bot.errors import BotError, InvalidInput
 from bot.incidents.flows import MatchedRunbook
+from bot.incidents.lifecycle import first_alert_of
 from bot.incidents.models import Incident
 from bot.runbooks.catalog import Catalog
 from bot.runbooks.refs import RefContext, resolve
@@ -111,7 +112,7 @@ class RunbookResponder:
     def prepare_action(self, action: Action, incident: Incident, alert: Alert | None = None) -> tuple[ActionHook, Any]:
         """The action hook and its validated config with references resolved; raises InvalidInput."""
         hook = registry.get_hook_or_raise(action.type, HookKind.ACTION)
-        refs = RefContext(alert or incident_alert(incident), {"id": incident.id, "channel": incident.channel_id or ""})
+        refs = RefContext(alert or first_alert_of(incident), {"id": incident.id, "channel": incident.channel_id or ""})
         config = resolve(action.config, refs)
         model, problems = registry.validate_config(action.type, config)
         if model is None:
@@ -125,14 +126,9 @@ class RunbookResponder:
         return self.catalog.get_or_raise(runbook_id)
 
 
-def incident_alert(incident: Incident) -> Alert | None:
-    """The alert that opened the incident, when there was one."""
-    return Alert.model_validate(incident.first_alert) if incident.first_alert else None
-
-
 def _plan_context(incident: Incident, alert: Alert | None) -> PlanContext:
     return PlanContext(
-        alert=alert or incident_alert(incident), environment=incident.environment, incident_id=incident.id
+        alert=alert or first_alert_of(incident), environment=incident.environment, incident_id=incident.id
     )
 
 

@@ -12,13 +12,16 @@ from bot.alerts import Alert
 from bot.engine.offer import PlanOutcome
 from bot.engine.types import DiagnosticResult, overall_verdict
 from bot.errors import IllegalTransition
+from bot.incidents.lifecycle import first_alert_of
 from bot.incidents.models import EventType, Incident, Status, TimelineEvent
 from bot.incidents.store import AlertOutcome, IncidentStore
 from bot.intake.batch import IntakeBatch
 from bot.tasks import TaskSupervisor
 
 if TYPE_CHECKING:
+    from bot.escalation.scheduler import FiredTimer
     from bot.escalation.service import EscalationService
+    from bot.incidents.provision import ProvisionGuard
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +87,14 @@ class IncidentFlows:
         responder: Responder,
         tasks: TaskSupervisor | None = None,
         escalation: EscalationService | None = None,
+        guard: ProvisionGuard | None = None,
     ) -> None:
         self.store = store
         self.notifier = notifier
         self.responder = responder
         self.tasks = tasks or TaskSupervisor()
         self.escalation = escalation
+        self.guard = guard
 
     async def receive_alerts(self, alerts: Sequence[Alert]) -> list[AlertOutcome]:
         """Record each alert (synchronously, so the sender's 2xx means stored), then follow up in the background."""
@@ -97,6 +102,9 @@ class IncidentFlows:
         for alert in alerts:
             outcome = await self.store.open_or_update(alert)
             outcomes.append(outcome)
+            if outcome.created and outcome.incident is not None and self.guard is not None:
+                # Armed before the sender gets its 2xx: if this replica dies now, another one provisions.
+                await self.guard.arm(outcome.incident.id)
             result = "created" if outcome.created else "recorded" if outcome.recorded else "duplicate"
             metrics.ALERTS_RECEIVED.labels(alert.source, result).inc()
             self._follow_up(outcome, alert)
@@ -135,7 +143,7 @@ class IncidentFlows:
             return
         if outcome.created:
             metrics.INCIDENTS_OPENED.labels(incident.service).inc()
-            self.tasks.spawn(self.open_incident_flow(incident, alert), "open-incident", incident.id)
+            self.tasks.spawn(self.provision(incident, alert), "open-incident", incident.id)
         elif outcome.status_changed and incident.status is Status.RESOLVED:
             self.tasks.spawn(self.notifier.incident_resolved(incident), "resolve-incident", incident.id)
             self.tasks.spawn(self.incident_ended(incident), "stop-escalation", incident.id)
@@ -143,6 +151,36 @@ class IncidentFlows:
             self.tasks.spawn(self.reopen_flow(incident, alert), "reopen-incident", incident.id)
         else:
             self.tasks.spawn(self.notifier.incident_updated(incident), "update-header", incident.id)
+
+    async def provision(self, incident: Incident, alert: Alert | None) -> bool:
+        """Open the channel and run the runbook once, under the lease; False when another worker holds it."""
+        if self.guard is None:
+            await self.open_incident_flow(incident, alert)
+            return True
+        async with self.guard.lease(incident.id) as held:
+            if not held:
+                return False
+            fresh = await self.store.get_incident(incident.id) or incident
+            if not fresh.provisioned:
+                done = await self.open_incident_flow(fresh, alert)
+                await self.store.update_incident(done.id, _mark_provisioned)
+            await self.guard.done(incident.id)
+        return True
+
+    async def open_manual_incident(self, incident: Incident) -> None:
+        """Provision an incident opened by hand, with the same safety timer as alert-opened ones."""
+        if self.guard is not None:
+            await self.guard.arm(incident.id)
+        self.tasks.spawn(self.provision(incident, None), "open-incident", incident.id)
+
+    async def on_provision_timer(self, timer: FiredTimer) -> None:
+        """The safety timer: provision what the opening replica did not finish, or wait for a live worker."""
+        incident = await self.store.get_incident(timer.incident_id or "")
+        if incident is None or incident.provisioned:
+            return
+        log.warning("provisioning an incident its opener did not finish", extra={"incident": incident.id})
+        if not await self.provision(incident, first_alert_of(incident)) and self.guard is not None:
+            await self.guard.arm(incident.id)
 
     async def open_incident_flow(self, incident: Incident, alert: Alert | None) -> Incident:
         """Match a runbook, open the channel, then diagnose and plan."""
@@ -187,6 +225,10 @@ class IncidentFlows:
         )
         await self.notifier.plan_ready(incident, plan)
         return plan
+
+
+def _mark_provisioned(incident: Incident) -> None:
+    incident.provisioned = True
 
 
 def _set_runbook(runbook_id: str) -> Callable[[Incident], None]:

@@ -29,6 +29,11 @@ def new_incident(number: int, alert: Alert, at: datetime) -> Incident:
     return incident
 
 
+def first_alert_of(incident: Incident) -> Alert | None:
+    """The alert that opened the incident, when there was one."""
+    return Alert.model_validate(incident.first_alert) if incident.first_alert else None
+
+
 def can_reopen(incident: Incident, now: datetime, window: timedelta) -> bool:
     """A resolved incident reopens when its group fires again within the window."""
     if incident.status is not Status.RESOLVED or incident.resolved_at is None:

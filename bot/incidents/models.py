@@ -64,6 +64,8 @@ class Incident(BaseModel):
     responders: list[str] = Field(default_factory=list)
     runbook_id: str | None = None
     paused: bool = False
+    # True once the channel, header, escalation and first diagnostics are done (see incidents/provision.py).
+    provisioned: bool = False
     alerts_firing: int = 0
     alerts_resolved: int = 0
     alert_states: dict[str, AlertStatus] = Field(default_factory=dict)

@@ -52,7 +52,7 @@ async def handle_new(ctx: CommandContext) -> str:
         commander=ctx.user_id,
         source="slack",
     )
-    ctx.services.tasks.spawn(ctx.services.flows.open_incident_flow(incident, None), "open-incident", incident.id)
+    await ctx.services.flows.open_manual_incident(incident)
     return f"Opening {incident.id}: {escape_text(title)} — the channel follows in a moment."
 
 

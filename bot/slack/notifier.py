@@ -45,24 +45,27 @@ class SlackNotifier:
         self.approvals: ApprovalService | None = None
 
     async def incident_opened(self, incident: Incident, runbook: MatchedRunbook | None) -> Incident:
-        """Create and bind the channel, invite responders, set the topic, post the header and bookmarks."""
-        name = channel_name(
-            self.policy.name_template, incident.number, incident.service, incident.title, incident.severity.value
-        )
-        channel_id, actual = await self.gateway.create_channel(name, is_private=self.policy.private)
-        incident = await self.store.bind_channel(incident.id, channel_id, actual)
-        await self._invite(channel_id, await self._responders(runbook))
+        """Create and bind the channel, invite, set the topic, post the header; skips what a crashed run did."""
+        if incident.channel_id is None:
+            name = channel_name(
+                self.policy.name_template, incident.number, incident.service, incident.title, incident.severity.value
+            )
+            channel_id, actual = await self.gateway.create_channel(name, is_private=self.policy.private)
+            incident = await self.store.bind_channel(incident.id, channel_id, actual)
+            await self._invite(channel_id, await self._responders(runbook))
+            await self.store.append_timeline(
+                TimelineEvent(EventType.MESSAGE, incident.id, f"channel #{actual} opened", data={"channel": channel_id})
+            )
+        channel = incident.channel_id
+        assert channel is not None
         await self._set_topic(incident)
-        runbook_url = runbook.url if runbook else None
-        ts = await self.gateway.post_message(
-            channel_id, render.header_text(incident), render.incident_header(incident, runbook_url), Priority.APPROVAL
-        )
-        incident = await self.store.update_incident(incident.id, _set_header(ts))
-        await self._bookmark(channel_id, runbook_url, incident.links.get("dashboard"))
-        await self._announce(incident)
-        await self.store.append_timeline(
-            TimelineEvent(EventType.MESSAGE, incident.id, f"channel #{actual} opened", data={"channel": channel_id})
-        )
+        if incident.header_ts is None:
+            runbook_url = runbook.url if runbook else None
+            header = render.incident_header(incident, runbook_url)
+            ts = await self.gateway.post_message(channel, render.header_text(incident), header, Priority.APPROVAL)
+            incident = await self.store.update_incident(incident.id, _set_header(ts))
+            await self._bookmark(channel, runbook_url, incident.links.get("dashboard"))
+            await self._announce(incident)
         # Alerts that arrived while the channel was being made changed the record: show the latest.
         await self.incident_updated(incident)
         return incident

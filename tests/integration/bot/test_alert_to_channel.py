@@ -51,8 +51,10 @@ async def test_firing_redelivery_and_resolve(
     announced = emulator.messages("incidents")
     assert any("INC-1" in texts(m) for m in announced)
 
+    await stack.bot.services.tasks.join(within=10)  # type: ignore[union-attr]
     store = stack.bot.services.store  # type: ignore[union-attr]
     incident = await store.get_incident_or_raise("INC-1")
+    assert incident.provisioned
     assert incident.channel_id == channel.id and incident.runbook_id == "api-latency"
     calls_before = len(emulator.calls())
     version_before = incident.version
