@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from bot.runbooks.escalation_check import ESCALATION_DIR, check_escalation_folder, check_escalation_reference
 from bot.runbooks.hookcheck import check_hooks
 from bot.runbooks.loader import LoadedRunbook, load_file
 from bot.runbooks.problems import Level, Problem
@@ -26,7 +27,7 @@ def _problem(loaded: LoadedRunbook, loc: Loc, message: str, code: str, level: Le
 def check_runbook(loaded: LoadedRunbook) -> list[Problem]:
     """Every semantic problem of a runbook that passed the schema."""
     problems = _check_ids(loaded) + _check_decisions(loaded) + _check_conditions(loaded)
-    problems += check_hooks(loaded) + _check_safety(loaded)
+    problems += check_hooks(loaded) + _check_safety(loaded) + check_escalation_reference(loaded)
     return sorted(problems, key=lambda p: (p.line, p.column))
 
 
@@ -144,6 +145,9 @@ def lint_paths(paths: Iterable[Path]) -> list[Problem]:
     """Every problem in the named files and folders, including runbook ids used twice."""
     problems: list[Problem] = []
     owners: dict[str, str] = {}
+    paths = list(paths)
+    for folder in (p for p in paths if p.is_dir()):
+        problems += check_escalation_folder(folder / ESCALATION_DIR)
     for path in runbook_files(paths):
         loaded, found = lint_file(path)
         problems += found

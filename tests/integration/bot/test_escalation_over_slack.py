@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from bot.connections import Redis
 from bot.incidents.models import Status
@@ -86,3 +87,37 @@ async def test_oncall_command(paging_stack: SandboxStack) -> None:
     await asked.acked(timeout=5)
     reply = await emulator.wait_for_ephemeral("dave", "On call for api", timeout=5)
     assert f"<@{ALICE}>" in (reply.text or "") and f"<@{BOB}>" in (reply.text or "")
+
+
+async def test_pager_target_triggers_pagerduty(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> None:
+    events: list[dict[str, object]] = []
+
+    async def enqueue(request: web.Request) -> web.Response:
+        events.append(await request.json())
+        return web.json_response({"status": "success", "dedup_key": "INC-1"}, status=202)
+
+    app = web.Application()
+    app.router.add_post("/v2/enqueue", enqueue)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    stack = await start_sandbox(
+        redis_url=redis_url,
+        redis_prefix=keys.prefix,
+        runbooks_path=RUNBOOKS,
+        escalation_path=FIXTURES / "escalation_pager",
+        data_dir=tmp_path,
+        pagerduty_events_url=f"http://127.0.0.1:{runner.addresses[0][1]}/v2/enqueue",
+        pagerduty_routing_key="R0UTINGKEY",
+    )
+    try:
+        channel = await open_incident(stack, "pd")
+        await stack.emulator.wait_for_message(channel, f"Paging* <@{ALICE}>", timeout=10)
+        await stack.emulator.wait_until(lambda: events, 10, "a PagerDuty event")
+        assert len(events) == 1
+        event = events[0]
+        assert event["routing_key"] == "R0UTINGKEY" and event["event_action"] == "trigger"
+        assert event["dedup_key"] == "INC-1"
+    finally:
+        await stack.stop()
+        await runner.cleanup()

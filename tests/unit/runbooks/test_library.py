@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -56,4 +57,6 @@ def test_docs_example_lints_clean(tmp_path: Path) -> None:
     docs = (RUNBOOKS.parent / "docs" / "runbooks.md").read_text()
     example = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "example.yaml").write_text(example)
+    # The example lives beside the shipped runbooks, so it sees their escalation policies.
+    shutil.copytree(RUNBOOKS / "escalation", tmp_path / "escalation")
     assert [str(p) for p in lint_paths([tmp_path])] == []
