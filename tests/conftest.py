@@ -6,12 +6,13 @@ import os
 import socket
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 import redis as sync_redis
+from aiohttp import web
 
 from bot.connections import EmbeddedValkey, Redis, make_client
 from bot.keys import Keys
@@ -73,3 +74,25 @@ async def redis(redis_url: str, keys: Keys) -> AsyncIterator[Redis]:
         for start in range(0, len(batch), 500):
             await client.delete(*batch[start : start + 500])
         await client.aclose()
+
+
+Serve = Callable[[web.Application], Awaitable[str]]
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Serve]:
+    """Start aiohttp apps on loopback port 0; returns each base URL; every server is closed afterwards."""
+    runners: list[web.AppRunner] = []
+
+    async def start(app: web.Application) -> str:
+        runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await runner.setup()
+        runners.append(runner)
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        return f"http://{host}:{port}"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()

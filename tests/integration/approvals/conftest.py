@@ -17,6 +17,7 @@ from bot.incidents.models import AuditEvent
 from bot.keys import Keys
 from bot.sandbox.emulator import Message
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack, start_sandbox
+from tests.conftest import Serve
 
 RUNBOOKS = Path(__file__).resolve().parents[2] / "fixtures" / "approval_runbooks"
 
@@ -26,18 +27,13 @@ class Target:
 
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
-        self.runner: web.AppRunner | None = None
         self.url = ""
 
-    async def start(self) -> None:
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/health", self.health)
         app.router.add_post("/{name}", self.post)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+        return app
 
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": False}, status=500)
@@ -48,12 +44,10 @@ class Target:
 
 
 @pytest.fixture
-async def target() -> AsyncIterator[Target]:
+async def target(serve: Serve) -> Target:
     server = Target()
-    await server.start()
-    yield server
-    assert server.runner is not None
-    await server.runner.cleanup()
+    server.url = await serve(server.app())
+    return server
 
 
 def sandbox_settings(keys: Keys, redis_url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.connections import Redis
 from bot.keys import Keys
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack, start_sandbox
+from tests.conftest import Serve
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 RUNBOOKS = FIXTURES / "bot_runbooks"
@@ -25,18 +26,13 @@ class ApiServer:
     def __init__(self) -> None:
         self.status = 500
         self.notified: list[dict[str, Any]] = []
-        self.runner: web.AppRunner | None = None
         self.url = ""
 
-    async def start(self) -> None:
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/health", self.health)
         app.router.add_post("/notify", self.notify)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+        return app
 
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": self.status < 400}, status=self.status)
@@ -47,12 +43,10 @@ class ApiServer:
 
 
 @pytest.fixture
-async def api_server() -> AsyncIterator[ApiServer]:
+async def api_server(serve: Serve) -> ApiServer:
     server = ApiServer()
-    await server.start()
-    yield server
-    assert server.runner is not None
-    await server.runner.cleanup()
+    server.url = await serve(server.app())
+    return server
 
 
 @pytest.fixture

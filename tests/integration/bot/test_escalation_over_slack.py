@@ -14,6 +14,7 @@ from bot.incidents.models import Status
 from bot.keys import Keys
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.stack import SandboxStack, start_sandbox
+from tests.conftest import Serve
 from tests.integration.bot.conftest import FIXTURES, RUNBOOKS, alertmanager_payload, post_alert
 
 ALICE, BOB = "U0ALICE001", "U0BOB00001"
@@ -89,7 +90,9 @@ async def test_oncall_command(paging_stack: SandboxStack) -> None:
     assert f"<@{ALICE}>" in (reply.text or "") and f"<@{BOB}>" in (reply.text or "")
 
 
-async def test_pager_target_triggers_pagerduty(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> None:
+async def test_pager_target_triggers_pagerduty(
+    redis: Redis, redis_url: str, keys: Keys, tmp_path: Path, serve: Serve
+) -> None:
     events: list[dict[str, object]] = []
 
     async def enqueue(request: web.Request) -> web.Response:
@@ -98,16 +101,14 @@ async def test_pager_target_triggers_pagerduty(redis: Redis, redis_url: str, key
 
     app = web.Application()
     app.router.add_post("/v2/enqueue", enqueue)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    pagerduty = await serve(app)
     stack = await start_sandbox(
         redis_url=redis_url,
         redis_prefix=keys.prefix,
         runbooks_path=RUNBOOKS,
         escalation_path=FIXTURES / "escalation_pager",
         data_dir=tmp_path,
-        pagerduty_events_url=f"http://127.0.0.1:{runner.addresses[0][1]}/v2/enqueue",
+        pagerduty_events_url=f"{pagerduty}/v2/enqueue",
         pagerduty_routing_key="R0UTINGKEY",
     )
     try:
@@ -120,4 +121,3 @@ async def test_pager_target_triggers_pagerduty(redis: Redis, redis_url: str, key
         assert event["dedup_key"] == "INC-1"
     finally:
         await stack.stop()
-        await runner.cleanup()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from hooks.http import HttpCheck, HttpCheckConfig
-from tests.integration.hooks.conftest import Serve, make_ctx
+from tests.conftest import Serve
+from tests.integration.hooks.conftest import make_ctx
 from tests.integration.hooks.fakes import Behaviour, http_targets_app
 
 

@@ -11,7 +11,8 @@ from bot.errors import HookError, UpstreamError
 from hooks.base import HookContext
 from hooks.kubeactions import DeploymentConfig, RestartService, Rollback, RollbackConfig, Scale, ScaleConfig
 from hooks.kubernetes import Kubernetes, KubernetesConfig
-from tests.integration.hooks.conftest import Serve, make_ctx
+from tests.conftest import Serve
+from tests.integration.hooks.conftest import make_ctx
 from tests.integration.hooks.fake_kube import KubeState, event, kubernetes_app, pod
 
 NS = "shop"

@@ -8,7 +8,8 @@ import pytest
 
 from bot.errors import HookError, UpstreamError
 from hooks.loki import LogSearch, LogSearchConfig
-from tests.integration.hooks.conftest import Serve, make_ctx
+from tests.conftest import Serve
+from tests.integration.hooks.conftest import make_ctx
 from tests.integration.hooks.fakes import Behaviour, loki_app
 
 MINUTE_NS = 60 * 10**9

@@ -6,7 +6,8 @@ import pytest
 
 from bot.errors import HookError, UpstreamError
 from hooks.notify import Notify, NotifyConfig
-from tests.integration.hooks.conftest import Serve, make_ctx
+from tests.conftest import Serve
+from tests.integration.hooks.conftest import make_ctx
 from tests.integration.hooks.fakes import Behaviour, http_targets_app
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from bot.errors import HookError, UpstreamError
 from hooks.pager import Page, PageConfig
-from tests.integration.hooks.conftest import Serve, make_ctx
+from tests.conftest import Serve
+from tests.integration.hooks.conftest import make_ctx
 from tests.integration.hooks.fakes import Behaviour, opsgenie_app, pagerduty_app
 
 ROUTING_KEY = "R0UT1NGKEY0000000000000000000000"
