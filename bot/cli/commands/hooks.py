@@ -47,7 +47,7 @@ def list_hooks(args: argparse.Namespace) -> int:
 
 COMMAND = Command(
     name="hooks",
-    help="List diagnostic and action hooks with their config fields",
+    help="List diagnostic and action hooks with their config fields.",
     run=list_hooks,
     add_arguments=_add_arguments,
 )

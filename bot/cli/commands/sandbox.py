@@ -133,4 +133,4 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
-COMMAND = Command("sandbox", "run the bot against the built-in Slack emulator and embedded store", run, add_arguments)
+COMMAND = Command("sandbox", "Run the bot against the built-in Slack emulator and embedded store.", run, add_arguments)

@@ -34,4 +34,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMAND = Command("serve", "run the bot: Slack Socket Mode, alert webhooks, timers", run)
+COMMAND = Command("serve", "Run the bot: Slack Socket Mode, alert webhooks, timers.", run)
