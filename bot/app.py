@@ -85,6 +85,7 @@ class BotApp:
     socket: AsyncSocketModeHandler | None = None
     web_runner: web.AppRunner | None = None
     http_port: int | None = None
+    gateway: SlackGateway | None = None
     # One timer scheduler per process: every durable timer kind registers its handler on it.
     timers: TimerScheduler | None = None
 
@@ -112,7 +113,7 @@ class BotApp:
             timeline_max_len=settings.timeline_max_len,
             audit_max_len=settings.audit_max_len,
         )
-        gateway = SlackGateway(slack_client(settings), RateLimiter(scale=settings.slack_rate_scale))
+        gateway = self.gateway = SlackGateway(slack_client(settings), RateLimiter(scale=settings.slack_rate_scale))
         await gateway.start()
         catalog = self.catalog or load_catalog(settings.runbooks_path)
         for problem in catalog.problems:
@@ -227,8 +228,10 @@ class BotApp:
         if self.services is not None:
             await self.services.tasks.join(within=10)
             await self.services.tasks.cancel_all()
-            await self.services.gateway.stop()
             self.services = None
+        if self.gateway is not None:
+            await self.gateway.stop()
+            self.gateway = None
         if self.redis is not None:
             await self.redis.close()
             self.redis = None
