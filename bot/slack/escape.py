@@ -29,3 +29,23 @@ def code_block(text: str, limit: int) -> str:
     # A fence inside the text would end the block early; a zero-width space breaks it up.
     body = escape_text(text).replace(fence, "`\u200b`\u200b`")
     return fence + truncate(body, limit - 2 * len(fence)) + fence
+
+
+def split_text(text: str, size: int) -> list[str]:
+    """Cut text into pieces of at most `size` characters, at line ends where possible."""
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > size:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:size])
+            line = line[size:]
+        if len(current) + len(line) > size:
+            parts.append(current)
+            current = ""
+        current += line
+    if current or not parts:
+        parts.append(current)
+    return parts

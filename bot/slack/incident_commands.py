@@ -5,8 +5,9 @@ from __future__ import annotations
 from bot.alerts import Severity
 from bot.errors import IncidentNotFound, InvalidInput
 from bot.incidents.models import EventType, Incident, Status, TimelineEvent
+from bot.incidents.postmortem import draft_postmortem
 from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand, user_mention
-from bot.slack.escape import escape_text
+from bot.slack.escape import escape_text, split_text
 
 
 async def target_incident(ctx: CommandContext) -> Incident:
@@ -191,3 +192,16 @@ async def handle_list(ctx: CommandContext) -> str:
         + (f" <#{i.channel_id}>" if i.channel_id else "")
         for i in incidents
     )
+
+
+@subcommand("postmortem", "postmortem [INC-n]", "post a post-mortem draft from the timeline")
+async def handle_postmortem(ctx: CommandContext) -> str:
+    """Draft the post-mortem and post it in the incident channel."""
+    incident = await target_incident(ctx)
+    store = ctx.services.store
+    draft = draft_postmortem(incident, await store.read_timeline(incident.id), await store.read_audit(incident.id))
+    if not incident.channel_id:
+        return draft
+    for part in split_text(draft, 3500):
+        await ctx.services.gateway.post_message(incident.channel_id, f"```{escape_text(part)}```")
+    return f"Post-mortem draft for {incident.id} posted; `runbookctl postmortem {incident.id}` prints it as Markdown."

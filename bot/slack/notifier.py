@@ -14,6 +14,7 @@ from bot.incidents.flows import MatchedRunbook
 from bot.incidents.models import EventType, Incident, TimelineEvent
 from bot.incidents.store import IncidentStore
 from bot.slack import blocks as render
+from bot.slack.escape import split_text
 from bot.slack.gateway import Priority, SlackGateway
 from bot.slack.naming import channel_name
 
@@ -96,7 +97,7 @@ class SlackNotifier:
         summary = render.evidence(results, runbook_name)
         ts = await self.gateway.post_message(channel, f"{incident.id} diagnostics", summary)
         details = "\n\n".join(render.evidence_details(r) for r in results)
-        for part in _split(details, 3900):
+        for part in split_text(details, 3900):
             await self.gateway.call("chat.postMessage", channel=channel, text=part, thread_ts=ts)
 
     async def plan_ready(self, incident: Incident, plan: PlanOutcome) -> None:
@@ -181,7 +182,3 @@ def _set_header(ts: str) -> Callable[[Incident], None]:
         incident.header_ts = ts
 
     return mutate
-
-
-def _split(text: str, size: int) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]

@@ -11,6 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.connections import make_client
+from bot.incidents.models import Status
+from bot.incidents.store import IncidentStore
 from bot.keys import Keys
 from bot.sandbox.emulator import SlackEmulator
 
@@ -89,3 +92,30 @@ async def test_sandbox_once_shows_the_demo_incident(tmp_path: Path) -> None:
     assert "Next safe step" in text and "Tell the checkout team" in text
     # The embedded store kept an append-only file in the data folder.
     assert any((tmp_path / "data" / "valkey" / "appendonlydir").glob("*.aof"))
+
+
+async def test_postmortem_cli_reads_the_store(redis_url: str, keys: Keys, tmp_path: Path) -> None:
+    client = make_client(redis_url)
+    try:
+        store = IncidentStore(client, keys)
+        incident = await store.create_incident("cache stampede", service="api")
+        await store.transition(incident.id, Status.RESOLVED, actor="U0ALICE001")
+        env = {**os.environ, "REDIS_URL": redis_url, "REDIS_PREFIX": keys.prefix}
+        proc = await asyncio.create_subprocess_exec(
+            *runbookctl("postmortem", "inc-1", "--output", str(tmp_path / "pm.md")), env=env, cwd=tmp_path
+        )
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+        draft = (tmp_path / "pm.md").read_text()
+        assert draft.startswith("# Post-mortem draft: INC-1 cache stampede")
+        assert "| Status | resolved |" in draft and "status: triggered → resolved" in draft
+
+        missing = await asyncio.create_subprocess_exec(
+            *runbookctl("postmortem", "INC-99"), env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await asyncio.wait_for(missing.communicate(), 30)
+        assert missing.returncode == 2 and b"no incident INC-99" in err
+    finally:
+        keys_found = [k async for k in client.scan_iter(match=keys.pattern())]
+        if keys_found:
+            await client.delete(*keys_found)
+        await client.aclose()

@@ -8,12 +8,9 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from bot.cli.base import Command
-from bot.connections import connect
+from bot.cli.stored import stored_incidents
 from bot.errors import InvalidInput
 from bot.incidents.models import AuditEvent
-from bot.incidents.store import IncidentStore
-from bot.keys import Keys
-from bot.settings import load_settings
 
 _AGO = re.compile(r"^(\d+)([smhd])$")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -33,13 +30,8 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
 
 async def read_events(incident: str | None, since: datetime | None) -> list[AuditEvent]:
     """Audit events from REDIS_URL, or from the embedded store in the data dir."""
-    settings = load_settings()
-    handle = await connect(settings.redis_url, settings.data_dir)
-    try:
-        store = IncidentStore(handle.client, Keys(settings.redis_prefix))
+    async with stored_incidents() as store:
         return await store.read_audit(incident_id=incident, since=since)
-    finally:
-        await handle.close()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

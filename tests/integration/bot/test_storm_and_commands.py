@@ -148,3 +148,17 @@ async def test_rejected_webhooks_leave_no_trace_in_slack_or_redis(
     assert [k async for k in redis.scan_iter(match=keys.pattern())] == []
     ok = await post_alert(stack, alertmanager_payload(title="after the rejects"))
     assert ok.status_code == 202
+
+
+async def test_postmortem_command_posts_the_draft(stack: SandboxStack) -> None:
+    emulator = stack.emulator
+    opened = await emulator.driver.slash_command("alice", "incidents", 'new "queue backlog" --service jobs')
+    await opened.acked(timeout=5)
+    channel = await emulator.wait_for_channel("inc-1-jobs-queue-backlog", timeout=10)
+    for text in ("ack", "update drained the queue", "resolve", "postmortem"):
+        delivery = await emulator.driver.slash_command("alice", channel.id, text)
+        await delivery.acked(timeout=5)
+        await emulator.wait_for_ephemeral("alice", "INC-1" if text != "update drained the queue" else "Update", 5)
+    draft = await emulator.wait_for_message(channel.id, "Post-mortem draft: INC-1 queue backlog", timeout=10)
+    assert "Time to resolve" in (draft.text or "")
+    assert "note: drained the queue" in (draft.text or "")

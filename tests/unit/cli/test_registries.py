@@ -10,7 +10,18 @@ from bot.cli import build_parser, discover_commands, main
 from bot.slack import approval_listeners, incident_commands  # noqa: F401  (register their subcommands)
 from bot.slack.commands import REGISTRY, help_text, parse, subcommand
 
-EXPECTED_COMMANDS = {"audit", "hooks", "lint", "promote", "report", "sandbox", "schema", "serve", "simulate"}
+EXPECTED_COMMANDS = {
+    "audit",
+    "hooks",
+    "lint",
+    "postmortem",
+    "promote",
+    "report",
+    "sandbox",
+    "schema",
+    "serve",
+    "simulate",
+}
 
 
 def test_every_runbookctl_command_is_discovered_with_one_line_help() -> None:
@@ -38,7 +49,7 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_every_incident_subcommand_is_complete_and_in_the_help() -> None:
-    assert {"help", "new", "ack", "resolve", "pause", "resume", "request", "list"} <= set(REGISTRY)
+    assert {"help", "new", "ack", "resolve", "pause", "resume", "request", "list", "postmortem"} <= set(REGISTRY)
     text = help_text()
     for name, command in REGISTRY.items():
         assert inspect.iscoroutinefunction(command.handler)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.slack.escape import code_block, escape_text, truncate
+from bot.slack.escape import code_block, escape_text, split_text, truncate
 
 
 def test_control_characters_escaped() -> None:
@@ -26,3 +26,14 @@ def test_code_block_cannot_be_closed_early() -> None:
     block = code_block("x```<!here>", 100)
     assert block.startswith("```") and block.endswith("```")
     assert block[3:-3].count("```") == 0 and "<!here>" not in block
+
+
+def test_split_text_keeps_lines_and_limits() -> None:
+    text = "".join(f"line {n}\n" for n in range(100))
+    parts = split_text(text, 50)
+    assert "".join(parts) == text
+    assert all(len(p) <= 50 for p in parts)
+    assert all(p.endswith("\n") for p in parts)
+    long_line = "x" * 120
+    assert split_text(long_line, 50) == ["x" * 50, "x" * 50, "x" * 20]
+    assert split_text("", 10) == [""]
