@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,16 +9,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.alerts import Alert, Severity
+from bot.alerts import Alert
 from bot.engine.plan import Plan, PlanContext, plan, prepare_diagnostics
 from bot.engine.types import DiagnosticResult, HookOutput, Verdict
 from bot.errors import InvalidInput
+from bot.intake.sources import get_source
 from bot.runbooks.catalog import Catalog
 from bot.runbooks.interpret import build_interpreter
 from bot.runbooks.schema import Runbook
-
-_AM_SEVERITY = {"critical": Severity.P1, "page": Severity.P1, "high": Severity.P2, "error": Severity.P2}
-_AM_SEVERITY |= {"warning": Severity.P3, "info": Severity.P4}
 
 
 class Recorded(BaseModel):
@@ -66,41 +63,33 @@ class Simulation:
     plan: Plan | None = None
 
 
-def _generic_alert(data: dict[str, Any], source: str) -> Alert:
-    name = str(data.get("name") or data.get("alertname") or "ManualAlert")
-    labels = {str(k): str(v) for k, v in (data.get("labels") or {}).items()}
-    key = hashlib.sha256(repr(sorted(labels.items())).encode() + name.encode()).hexdigest()[:16]
-    fields = {k: v for k, v in data.items() if k in Alert.model_fields}
-    fields.update(name=name, labels=labels, source=data.get("source", source))
-    fields.setdefault("group_key", key)
-    fields.setdefault("fingerprint", key)
-    fields.setdefault("title", str(data.get("title") or name))
-    return Alert.model_validate(fields)
+def detect_source(data: dict[str, Any]) -> str:
+    """Which intake source a webhook body looks like: alertmanager, grafana, pagerduty, opsgenie, else generic."""
+    if isinstance(data.get("alerts"), list) and "groupKey" in data:
+        return "grafana" if "state" in data or "orgId" in data else "alertmanager"
+    if isinstance(data.get("event"), dict):
+        return "pagerduty"
+    if "action" in data and isinstance(data.get("alert"), dict):
+        return "opsgenie"
+    return "generic"
 
 
-def alert_from_payload(data: dict[str, Any]) -> Alert:
-    """An Alert from an Alertmanager v4 webhook or a generic JSON alert (name, service, labels, annotations)."""
-    # TODO: switch to the bot.intake parsers once they land; this local conversion only serves simulate.
+def alert_from_payload(data: dict[str, Any], source: str | None = None) -> Alert:
+    """The first alert of a webhook body, parsed by the same intake parser the bot uses.
+
+    A plain alert object (name, service, labels, annotations …) is read as a generic webhook of one alert.
+    """
     if not isinstance(data, dict):
         raise InvalidInput("an alert payload must be a JSON object")
-    if isinstance(data.get("alerts"), list) and data["alerts"]:
-        first = data["alerts"][0]
-        labels = {**(data.get("commonLabels") or {}), **(first.get("labels") or {})}
-        annotations = {**(data.get("commonAnnotations") or {}), **(first.get("annotations") or {})}
-        generic = {
-            "name": labels.get("alertname", "Alert"),
-            "service": labels.get("service") or labels.get("app") or labels.get("job") or "unknown",
-            "environment": labels.get("env") or labels.get("environment") or "prod",
-            "severity": _AM_SEVERITY.get(labels.get("severity", ""), Severity.P3),
-            "labels": labels,
-            "annotations": annotations,
-            "description": annotations.get("description", ""),
-            "title": annotations.get("summary") or labels.get("alertname", "Alert"),
-            "group_key": data.get("groupKey") or first.get("fingerprint") or "am",
-            "fingerprint": first.get("fingerprint") or data.get("groupKey") or "am",
-        }
-        return _generic_alert(generic, "alertmanager")
-    return _generic_alert(data, "json")
+    name = source or detect_source(data)
+    found = get_source(name)
+    if found is None:
+        raise InvalidInput(f"unknown alert source {name!r}", fields=["source"])
+    body = data if name != "generic" or isinstance(data.get("alerts"), list) else {"alerts": [data]}
+    batch = found.parse(body)
+    if not batch.alerts:
+        raise InvalidInput(f"the {name} payload carries no alert (only {', '.join(batch.ignored) or 'nothing'})")
+    return batch.alerts[0]
 
 
 def recorded_results(runbook: Runbook, recorded: dict[str, Recorded]) -> dict[str, DiagnosticResult]:

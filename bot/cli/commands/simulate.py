@@ -18,7 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runbooks", type=Path, default=Path("runbooks"), help="runbook folder")
     parser.add_argument("--service", help="service name, with --symptom")
     parser.add_argument("--symptom", help="words describing what is wrong")
-    parser.add_argument("--alert", type=Path, help="a webhook payload (Alertmanager v4 or generic JSON)")
+    parser.add_argument("--alert", type=Path, help="a webhook payload of any intake source, or one alert as JSON")
+    parser.add_argument("--source", help="the payload's source (alertmanager, grafana, …); detected when omitted")
     parser.add_argument("--scenario", type=Path, help="a scenario file with recorded diagnostic values")
     parser.add_argument("--environment", help="override the alert's environment")
 
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             payload = json.loads(args.alert.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise InvalidInput(f"alert {args.alert}: {exc}") from exc
-        alert = alert_from_payload(payload)
+        alert = alert_from_payload(payload, args.source)
         if args.environment:
             alert = alert.model_copy(update={"environment": args.environment})
         simulation = simulate(catalog, alert)
