@@ -24,7 +24,7 @@ import httpx
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.connections import EmbeddedValkey, make_client
+from bot.connections import EmbeddedValkey, delete_matching, make_client
 from bot.incidents.store import IncidentStore
 from bot.intake import StoreSink, add_alert_routes
 from bot.keys import Keys
@@ -135,9 +135,7 @@ async def run(requests: int, concurrency: int, budget_s: float, redis_url: str) 
     finally:
         await runner.cleanup()
         await bare_runner.cleanup()
-        stale = [k async for k in redis.scan_iter(match=keys.pattern(), count=1000)]
-        for i in range(0, len(stale), 500):
-            await redis.delete(*stale[i : i + 500])
+        await delete_matching(redis, keys.pattern())
         await redis.aclose()
 
 

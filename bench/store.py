@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.alerts import Alert
-from bot.connections import connect
+from bot.connections import connect, delete_matching
 from bot.incidents.store import IncidentStore
 from bot.keys import Keys
 
@@ -49,9 +49,7 @@ async def main(n: int, concurrency: int) -> None:
             new = await drive(n, concurrency, lambda i: store.open_or_update(alert(i, 0)))
             dup = await drive(n, concurrency, lambda i: store.open_or_update(alert(i % 10, 0)))
         finally:
-            batch = [k async for k in redis.scan_iter(match=keys.pattern(), count=1000)]
-            for s in range(0, len(batch), 1000):
-                await redis.delete(*batch[s : s + 1000])
+            await delete_matching(redis, keys.pattern())
             await handle.close()
     where = "REDIS_URL" if os.environ.get("REDIS_URL") else "embedded Valkey"
     print(f"store benchmark on {where}: n={n} concurrency={concurrency}")

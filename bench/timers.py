@@ -18,7 +18,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.connections import EmbeddedValkey, make_client
+from bot.connections import EmbeddedValkey, delete_matching, make_client
 from bot.escalation.scheduler import FiredTimer, SchedulerConfig, TimerScheduler
 from bot.escalation.timers import ArmRequest, TimerStore
 from bot.keys import Keys
@@ -64,9 +64,7 @@ async def run(url: str, count: int, spread_s: float, idle_s: float) -> None:
         idle_cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
     finally:
         await scheduler.stop()
-        stale = [k async for k in client.scan_iter(match=keys.pattern(), count=1000)]
-        for i in range(0, len(stale), 500):
-            await client.delete(*stale[i : i + 500])
+        await delete_matching(client, keys.pattern())
         await client.aclose()
     ms = [x * 1000 for x in lateness]
     print(f"timers armed:      {count} over {spread_s:.0f} s (arming took {arm_s:.2f} s)")

@@ -102,6 +102,14 @@ async def connect(url: str | None, data_dir: Path) -> RedisHandle:
     return RedisHandle(client=client, url=url, embedded=embedded)
 
 
+async def delete_matching(client: Redis, pattern: str, batch: int = 500) -> int:
+    """Delete every key matching a glob (SCAN, never KEYS), in batches; returns how many went."""
+    found = [key async for key in client.scan_iter(match=pattern, count=1000)]
+    for start in range(0, len(found), batch):
+        await client.delete(*found[start : start + batch])
+    return len(found)
+
+
 def redact_url(url: str) -> str:
     """The URL with any password replaced, for logs and errors."""
     if "@" not in url:

@@ -14,7 +14,7 @@ import pytest
 import redis as sync_redis
 from aiohttp import web
 
-from bot.connections import EmbeddedValkey, Redis, make_client
+from bot.connections import EmbeddedValkey, Redis, delete_matching, make_client
 from bot.keys import Keys
 from bot.settings import env_names
 
@@ -70,9 +70,7 @@ async def redis(redis_url: str, keys: Keys) -> AsyncIterator[Redis]:
     try:
         yield client
     finally:
-        batch = [k async for k in client.scan_iter(match=keys.pattern(), count=1000)]
-        for start in range(0, len(batch), 500):
-            await client.delete(*batch[start : start + 500])
+        await delete_matching(client, keys.pattern())
         await client.aclose()
 
 

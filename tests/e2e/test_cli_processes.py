@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.connections import make_client
+from bot.connections import delete_matching, make_client
 from bot.incidents.models import Status
 from bot.incidents.store import IncidentStore
 from bot.keys import Keys
@@ -115,7 +115,5 @@ async def test_postmortem_cli_reads_the_store(redis_url: str, keys: Keys, tmp_pa
         _, err = await asyncio.wait_for(missing.communicate(), 30)
         assert missing.returncode == 2 and b"no incident INC-99" in err
     finally:
-        keys_found = [k async for k in client.scan_iter(match=keys.pattern())]
-        if keys_found:
-            await client.delete(*keys_found)
+        await delete_matching(client, keys.pattern())
         await client.aclose()

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from bot.cli.base import Command
-from bot.connections import connect
+from bot.connections import connect, delete_matching
 from bot.logs import configure_logging
 from bot.sandbox.demo import Storefront, demo_alert
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack, start_sandbox
@@ -36,9 +36,7 @@ async def reset_sandbox_store(settings: Settings) -> None:
     """The emulated Slack starts empty each run, so the sandbox's incidents do too."""
     handle = await connect(settings.redis_url, settings.data_dir)
     try:
-        keys = [k async for k in handle.client.scan_iter(match=f"{SANDBOX_PREFIX}:*", count=1000)]
-        for start in range(0, len(keys), 500):
-            await handle.client.delete(*keys[start : start + 500])
+        await delete_matching(handle.client, f"{SANDBOX_PREFIX}:*")
     finally:
         await handle.close()
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.alerts import Alert, AlertStatus, Severity
-from bot.connections import Redis
+from bot.connections import Redis, delete_matching
 from bot.errors import IllegalTransition, IncidentNotFound
 from bot.incidents.models import AuditEvent, EventType, Status
 from bot.incidents.store import IncidentStore
@@ -140,3 +140,11 @@ async def test_find_by_group(store: IncidentStore) -> None:
     await store.open_or_update(make_alert(group="g1"))
     found = await store.find_by_group("g1")
     assert found is not None and found.id == "INC-1"
+
+
+async def test_delete_matching_removes_only_the_pattern(redis: Redis, keys: Keys) -> None:
+    for n in range(1200):
+        await redis.set(f"{keys.prefix}:a:{n}", "1")
+    await redis.set(f"{keys.prefix}:b:keep", "1")
+    assert await delete_matching(redis, f"{keys.prefix}:a:*") == 1200
+    assert [k async for k in redis.scan_iter(match=keys.pattern())] == [f"{keys.prefix}:b:keep"]

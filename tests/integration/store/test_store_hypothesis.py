@@ -7,7 +7,7 @@ import asyncio
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, given, settings
 
-from bot.connections import make_client
+from bot.connections import delete_matching, make_client
 from bot.errors import IllegalTransition
 from bot.incidents.models import ALLOWED_MOVES, EventType, Incident, Status
 from bot.incidents.store import IncidentStore
@@ -58,7 +58,7 @@ async def _run(url: str, keys: Keys, rounds: list[list[Status]]) -> None:
             status = target
         assert status is final.status
     finally:
-        await client.delete(*[k async for k in client.scan_iter(match=keys.pattern())] or ["-"])
+        await delete_matching(client, keys.pattern())
         await client.aclose()
 
 
