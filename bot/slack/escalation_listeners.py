@@ -20,20 +20,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def acknowledge_from_button(services: BotServices, incident_id: str, user: str) -> str:
-    """Acknowledge for the clicker; the reply says whether they had been paged."""
+async def acknowledge_text(services: BotServices, incident_id: str, user: str) -> str:
+    """Acknowledge through the escalation (stopping it at once) and say whether the acker had been paged."""
     escalation = services.flows.escalation
     if escalation is None:
-        return "Escalation is not configured on this bot."
-    try:
-        result = await escalation.acknowledge(incident_id, user)
-    except BotError as exc:
-        return f":warning: {exc}"
+        raise BotError("escalation is not configured on this bot")
+    result = await escalation.acknowledge(incident_id, user)
     services.tasks.spawn(services.notifier.incident_updated(result.incident), "header", incident_id)
     if result.already_acknowledged:
         return f"{incident_id} was already acknowledged by <@{result.incident.acknowledged_by}>."
-    note = "" if result.by_paged_target else " You were not among those paged; that is recorded."
-    return f"{incident_id} acknowledged: escalation stopped.{note}"
+    note = "" if result.by_paged_target else " (you were not among those paged; recorded as such)"
+    return f"{incident_id} acknowledged by <@{user}>; escalation stopped{note}."
 
 
 def register(app: AsyncApp, services: BotServices) -> None:
@@ -45,7 +42,10 @@ def register(app: AsyncApp, services: BotServices) -> None:
         await ack()
         metrics.ACK_SECONDS.labels("block_actions").observe(time.monotonic() - started)
         incident_id = str(body["actions"][0].get("value", ""))
-        text = await acknowledge_from_button(services, incident_id, body["user"]["id"])
+        try:
+            text = await acknowledge_text(services, incident_id, body["user"]["id"])
+        except BotError as exc:
+            text = f":warning: {exc}"
         await respond(text=text, response_type="ephemeral", replace_original=False)
 
     @app.command("/oncall")

@@ -7,6 +7,7 @@ from bot.errors import IncidentNotFound, InvalidInput
 from bot.incidents.models import EventType, Incident, Status, TimelineEvent
 from bot.incidents.postmortem import draft_postmortem
 from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand, user_mention
+from bot.slack.escalation_listeners import acknowledge_text
 from bot.slack.escape import escape_text, split_text
 
 
@@ -72,16 +73,10 @@ async def handle_status(ctx: CommandContext) -> str:
 @subcommand("ack", "ack [INC-n]", "acknowledge: stops the escalation")
 async def handle_ack(ctx: CommandContext) -> str:
     """Acknowledge the incident and stop its escalation at once."""
-    escalation = ctx.services.flows.escalation
-    if escalation is None:
+    if ctx.services.flows.escalation is None:
         return await _move(ctx, Status.ACKNOWLEDGED, "acknowledged")
     incident = await target_incident(ctx)
-    result = await escalation.acknowledge(incident.id, ctx.user_id)
-    ctx.services.tasks.spawn(ctx.services.notifier.incident_updated(result.incident), "header", incident.id)
-    if result.already_acknowledged:
-        return f"{incident.id} was already acknowledged by <@{result.incident.acknowledged_by}>."
-    note = "" if result.by_paged_target else " (you were not among those paged; recorded as such)"
-    return f"{incident.id} acknowledged by <@{ctx.user_id}>; escalation stopped{note}."
+    return await acknowledge_text(ctx.services, incident.id, ctx.user_id)
 
 
 @subcommand("mitigating", "mitigating [INC-n]", "mark that a fix is under way")

@@ -54,6 +54,8 @@ async def test_ack_from_the_page_stops_the_next_level(paging_stack: SandboxStack
 
     click = await emulator.driver.click_button("alice", channel, page.ts, "escalation_ack")
     assert (await click.acked(timeout=5)).latency < 1.0
+    reply = await emulator.wait_for_ephemeral("alice", "escalation stopped", timeout=5)
+    assert reply.text == f"INC-1 acknowledged by <@{ALICE}>; escalation stopped."
     await emulator.wait_until(
         lambda: "Acknowledged by" in str(emulator.message(channel, countdown.ts).blocks), 10, "countdown acknowledged"
     )
