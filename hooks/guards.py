@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from fnmatch import fnmatchcase
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import AfterValidator, BaseModel
 
@@ -104,7 +104,9 @@ def field_type(model: type[BaseModel], name: str) -> FieldType | None:
     info = model.model_fields.get(name)
     if info is None:
         return None
-    markers: list[Any] = [*info.metadata, *getattr(info.annotation, "__metadata__", ())]
+    # `KubeName | None` keeps the marker on the union member, so look one level into unions too.
+    members = [info.annotation, *get_args(info.annotation)]
+    markers: list[Any] = [*info.metadata, *(m for t in members for m in getattr(t, "__metadata__", ()))]
     for marker in markers:
         if isinstance(marker, Typed):
             return marker.kind
