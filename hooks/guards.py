@@ -1,7 +1,7 @@
 """Field types of hook configs and the rules alert data must meet before it reaches one.
 
 A config model declares what a field holds with an `Annotated` marker (`KubeNamespace`, `KubeName`,
-`Argv`, `HttpUrl`, `HttpUrls`); the runbook layer reads the marker and checks every value that came
+`Argv`, `HttpUrl`, `HttpUrls`, `SqlText`); the runbook layer reads the marker and checks every value that came
 from an alert against the rule of that type before the hook runs. The rules are pure functions.
 """
 
@@ -23,6 +23,7 @@ class FieldType(StrEnum):
     KUBE_NAME = "kubernetes name"
     ARGV = "argv"
     URL = "url"
+    SQL = "SQL text"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,11 @@ def argv_element_problem(value: str) -> str | None:
     return None
 
 
+def code_problem() -> str:
+    """Why alert data may never be part of code text such as SQL."""
+    return "alert data is never spliced into code; the hook binds values as parameters only"
+
+
 def namespace_allowed(value: str, patterns: list[str] | None) -> str | None:
     """Why a namespace from alert data is outside the runbook's `allowed_namespaces`; None when inside."""
     if value in SYSTEM_NAMESPACES and (patterns is None or value not in patterns):
@@ -97,6 +103,7 @@ KubeName = Annotated[str, Typed(FieldType.KUBE_NAME), AfterValidator(_kube_name)
 Argv = Annotated[list[str], Typed(FieldType.ARGV)]
 HttpUrl = Annotated[str, Typed(FieldType.URL)]
 HttpUrls = Annotated[list[str], Typed(FieldType.URL)]
+SqlText = Annotated[str, Typed(FieldType.SQL)]
 
 
 def field_type(model: type[BaseModel], name: str) -> FieldType | None:

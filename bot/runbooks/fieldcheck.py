@@ -16,6 +16,7 @@ from hooks import registry
 from hooks.guards import (
     FieldType,
     argv_element_problem,
+    code_problem,
     name_problem,
     namespace_allowed,
     namespace_problem,
@@ -52,6 +53,8 @@ def _rule(kind: FieldType, raw: str, value: str, ctx: RefContext) -> str | None:
     if kind is FieldType.ARGV:
         # Only data that starts the element can turn it into an option; `--host=${x}` stays one option.
         return argv_element_problem(value) if REFERENCE.match(raw) else None
+    if kind is FieldType.SQL:
+        return code_problem()
     return url_problem(value, ctx.hosts)
 
 

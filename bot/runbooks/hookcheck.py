@@ -15,8 +15,6 @@ from hooks.base import HookKind
 from hooks.guards import FieldType
 
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "/bin/sh", "/bin/bash", "/usr/bin/env"})
-# Configs whose text is code in another language: a reference there would splice data into code.
-CODE_FIELDS = {("database_query", "query"): "SQL"}
 
 
 def hook_uses(loaded: LoadedRunbook) -> Iterator[tuple[Loc, str, dict[str, Any], HookKind]]:
@@ -97,14 +95,15 @@ def _check_type(loaded: LoadedRunbook, loc: Loc, name: str, config: dict[str, An
 
 def _check_refs(loaded: LoadedRunbook, loc: Loc, name: str, config: dict[str, Any]) -> list[Problem]:
     problems = []
+    # Fields whose text is code in another language (SQL): a reference there would splice data into code.
+    code = {path for path, _, kind in typed_references(name, config) if kind is FieldType.SQL}
     for path, ref in find_references(config):
         where: Loc = (*loc, "config", *path)
         issue = reference_problem(ref)
         if issue:
             problems.append(_problem(loaded, where, issue, "ref"))
-        elif path and (name, path[0]) in CODE_FIELDS:
-            language = CODE_FIELDS[(name, str(path[0]))]
-            message = f"reference ${{{ref}}} inside {language} text: values are data, never spliced into code"
+        elif path in code:
+            message = f"reference ${{{ref}}} inside SQL text: values are data, never spliced into code"
             problems.append(_problem(loaded, where, message, "ref"))
         elif _in_shell_script(config, path):
             message = f"reference ${{{ref}}} inside a shell script (-c): pass it as its own argv element"

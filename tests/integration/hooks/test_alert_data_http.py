@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from bot.engine.types import Verdict
+from bot.errors import InvalidInput
 from tests.conftest import Serve
 from tests.integration.hooks.alertdata import Recorder, alert_with, incident_for, responder_for
 
@@ -85,3 +87,19 @@ async def test_a_redirect_to_a_forbidden_port_is_never_followed(serve: Serve, tm
     followed = await check_storefront(tmp_path, runbook, bouncer_url + "/start", both)
     assert followed.data["checks"][0]["ok"], followed.data
     assert forbidden.hits == ["GET /inside"]
+
+
+async def test_a_notify_webhook_from_alert_data_outside_the_allow_list_is_never_posted(
+    serve: Serve, tmp_path: Path
+) -> None:
+    receiver = Recorder()
+    url = await serve(receiver.app())
+    action = {"type": "notify", "config": {"text": "hi", "webhook_url": "${alert.annotations.hook}"}}
+    step = {"id": "tell", "name": "Tell", "kind": "automated", "action": action, "safety": {"irreversible": True}}
+    responder = responder_for(tmp_path, {"remediations": [step]}, http_allowed_hosts=["hooks.example.com"])
+    alert = alert_with(annotations={"hook": url + "/post"})
+    remediation = responder.runbook("alert-data").remediations[0]
+    assert remediation.action is not None
+    with pytest.raises(InvalidInput, match=r"alert annotation 'hook'.*not in HTTP_ALLOWED_HOSTS"):
+        responder.prepare_action(remediation.action, incident_for(alert), alert)
+    assert receiver.hits == []

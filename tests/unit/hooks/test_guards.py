@@ -19,6 +19,7 @@ from hooks.kubeactions import DeploymentConfig, ScaleConfig
 from hooks.kubeclient import deployment_path, segment
 from hooks.kubernetes import KubernetesConfig
 from hooks.notify import NotifyConfig
+from hooks.postgres import DatabaseQueryConfig
 from hooks.shell import RunScriptConfig, ShellCommandConfig
 
 HOSTILE = ["kube-system/deployments/coredns?dryRun=x&y=", "../../../api", "..", "%2F", "Shop", "a" * 254, "shop\n", ""]
@@ -53,6 +54,7 @@ def test_config_models_declare_their_field_types() -> None:
     assert typed_fields(ShellCommandConfig) == typed_fields(RunScriptConfig) == {"argv": FieldType.ARGV}
     assert typed_fields(HttpCheckConfig) == {"urls": FieldType.URL}
     assert typed_fields(NotifyConfig) == {"webhook_url": FieldType.URL}
+    assert typed_fields(DatabaseQueryConfig) == {"query": FieldType.SQL}
 
 
 def test_models_refuse_invalid_kubernetes_names_whatever_their_source() -> None:
