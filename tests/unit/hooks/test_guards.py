@@ -19,7 +19,9 @@ from hooks.kubeactions import DeploymentConfig, ScaleConfig
 from hooks.kubeclient import deployment_path, segment
 from hooks.kubernetes import KubernetesConfig
 from hooks.notify import NotifyConfig
+from hooks.loki import LogSearchConfig
 from hooks.postgres import DatabaseQueryConfig
+from hooks.prometheus import PrometheusQueryConfig
 from hooks.shell import RunScriptConfig, ShellCommandConfig
 
 HOSTILE = ["kube-system/deployments/coredns?dryRun=x&y=", "../../../api", "..", "%2F", "Shop", "a" * 254, "shop\n", ""]
@@ -55,6 +57,7 @@ def test_config_models_declare_their_field_types() -> None:
     assert typed_fields(HttpCheckConfig) == {"urls": FieldType.URL}
     assert typed_fields(NotifyConfig) == {"webhook_url": FieldType.URL}
     assert typed_fields(DatabaseQueryConfig) == {"query": FieldType.SQL}
+    assert typed_fields(PrometheusQueryConfig) == typed_fields(LogSearchConfig) == {"url": FieldType.URL}
 
 
 def test_models_refuse_invalid_kubernetes_names_whatever_their_source() -> None:
