@@ -6,9 +6,13 @@ import pytest
 
 from bot.alerts import Alert
 from bot.errors import RunbookError
+from bot.runbooks.catalog import load_catalog
 from bot.runbooks.fieldcheck import check_references, resolve_checked
 from bot.runbooks.refs import RefContext
+from bot.runbooks.simulate import simulate
 from hooks.urlguard import HostPolicy
+
+from .conftest import RUNBOOKS
 
 
 def ctx(hosts: tuple[str, ...] = (), **labels: str) -> RefContext:
@@ -51,3 +55,15 @@ def test_the_message_names_every_reference_of_a_refused_value() -> None:
         check_references("kubernetes", config, ctx(app="api", tier="Web"))
     assert "alert label 'app', alert label 'tier' = 'api.Web'" in str(caught.value)
     assert caught.value.fields == ["alert.labels.app", "alert.labels.tier"]
+
+
+def test_simulation_applies_the_allow_list_it_is_given() -> None:
+    demo = load_catalog(RUNBOOKS).get_or_raise("demo-checkout-latency")
+    alert = Alert(
+        source="t", name="CheckoutLatencyHigh", group_key="g", fingerprint="f", title="slow", service="checkout",
+        annotations={"storefront_url": "http://127.0.0.1:9/"},
+    )  # fmt: skip
+    refused = simulate(load_catalog(RUNBOOKS), alert, runbook=demo)
+    assert "HTTP_ALLOWED_HOSTS is empty" in (refused.results["storefront"].error or "")
+    allowed = simulate(load_catalog(RUNBOOKS), alert, runbook=demo, http_allowed_hosts=("127.0.0.1:9",))
+    assert "storefront" not in allowed.results and "storefront" in allowed.unrecorded
