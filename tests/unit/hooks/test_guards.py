@@ -18,8 +18,8 @@ from hooks.http import HttpCheckConfig
 from hooks.kubeactions import DeploymentConfig, ScaleConfig
 from hooks.kubeclient import deployment_path, segment
 from hooks.kubernetes import KubernetesConfig
-from hooks.notify import NotifyConfig
 from hooks.loki import LogSearchConfig
+from hooks.notify import NotifyConfig
 from hooks.postgres import DatabaseQueryConfig
 from hooks.prometheus import PrometheusQueryConfig
 from hooks.shell import RunScriptConfig, ShellCommandConfig
