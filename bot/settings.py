@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     notify_webhook_url: str | None = None
     diagnostics_deadline_s: float = Field(default=60.0, gt=0)
     kill_switch: bool = False
+    # Host globs (`host`, `host:port`) URLs built from alert data may reach; empty refuses them all.
+    http_allowed_hosts: list[str] = Field(default_factory=list)
 
     @field_validator("slack_api_url")
     @classmethod
