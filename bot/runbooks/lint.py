@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from bot.policy.access_file import access_path, check_access_file
 from bot.runbooks.escalation_check import ESCALATION_DIR, check_escalation_folder, check_escalation_reference
 from bot.runbooks.hookcheck import check_hooks
 from bot.runbooks.loader import LoadedRunbook, load_file
@@ -148,6 +149,7 @@ def lint_paths(paths: Iterable[Path]) -> list[Problem]:
     paths = list(paths)
     for folder in (p for p in paths if p.is_dir()):
         problems += check_escalation_folder(folder / ESCALATION_DIR)
+        problems += check_access_file(access_path(folder))
     for path in runbook_files(paths):
         loaded, found = lint_file(path)
         problems += found
