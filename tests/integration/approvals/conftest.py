@@ -58,6 +58,8 @@ def sandbox_settings(keys: Keys, redis_url: str, tmp_path: Path, **overrides: An
         "runbooks_path": RUNBOOKS,
         "data_dir": tmp_path,
         "log_format": "text",
+        # alice and bob respond (the access policy lets responders pause and request); carol and dave do not.
+        "responder_usergroup": "S0ONCALL01",
         **overrides,
     }
 
