@@ -1,0 +1,111 @@
+"""Who may do what, over the emulator: a bystander is refused and audited, paging goes on, responders still act."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.alerts import utcnow
+from bot.connections import Redis
+from bot.incidents.models import Status
+from bot.keys import Keys
+from bot.sandbox.stack import SandboxStack, start_sandbox
+from tests.integration.bot.conftest import RUNBOOKS, alertmanager_payload, post_alert
+
+SANDBOX_ESCALATION = Path(__file__).resolve().parents[3] / "bot" / "sandbox" / "escalation"
+ALICE, DAVE = "U0ALICE001", "U0DAVE0001"
+# dave is in no user group, not on call and not invited; the sandbox policy pages after minutes, not seconds.
+BYSTANDER_COMMANDS = {
+    f"commander <@{DAVE}> INC-1": "commander-self",
+    "resolve INC-1": "resolve",
+    "close INC-1": "close",
+    "pause INC-1": "pause",
+    "reopen INC-1": "reopen",
+    "mitigating INC-1": "mitigating",
+    "ack INC-1": "ack",
+}
+
+
+@pytest.fixture
+async def stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:
+    started = await start_sandbox(
+        redis_url=redis_url,
+        redis_prefix=keys.prefix,
+        runbooks_path=RUNBOOKS,
+        escalation_path=SANDBOX_ESCALATION,
+        data_dir=tmp_path,
+    )
+    yield started
+    await started.stop()
+
+
+async def open_incident(stack: SandboxStack) -> str:
+    assert (await post_alert(stack, alertmanager_payload(group="access"))).status_code == 202
+    channel = await stack.emulator.wait_for_channel("inc-1-api-api-latency-high-access", timeout=10)
+    await stack.emulator.wait_for_message(channel.id, f"Paging* <@{ALICE}>", timeout=10)
+    return channel.id
+
+
+async def test_bystander_is_refused_audited_and_paging_goes_on(stack: SandboxStack) -> None:
+    slack = stack.emulator
+    services = stack.bot.services
+    assert services is not None and services.flows.escalation is not None
+    await open_incident(stack)
+    escalator = services.flows.escalation.escalator
+    later = utcnow() + timedelta(seconds=30)  # level 1 fires at once; later levels wait minutes
+    pending_before = {p.timer_id for p in await escalator.pending_pages("INC-1") if p.due_at > later}
+    assert pending_before, "the sandbox policy plans a second level"
+
+    for text, rule in BYSTANDER_COMMANDS.items():
+        await (await slack.driver.slash_command("dave", "general", text)).acked()
+        reply = await slack.wait_for_ephemeral("dave", f"access rule `{rule}`", timeout=5)
+        assert "you may not run" in (reply.text or "") and "allows" in (reply.text or "")
+
+    incident = await services.store.get_incident_or_raise("INC-1")
+    assert incident.status is Status.TRIGGERED and incident.commander is None and not incident.paused
+    assert pending_before <= {p.timer_id for p in await escalator.pending_pages("INC-1")}
+    denied = [e for e in await services.store.read_audit("INC-1") if e.action == "access.denied"]
+    assert [(e.actor, e.outcome) for e in denied] == [(DAVE, rule) for rule in BYSTANDER_COMMANDS.values()]
+    assert all(e.data["channel"] == slack.channel("general").id for e in denied)
+
+    # Anyone may look; the on-call (alice, paged) may act, and takes command of the unclaimed incident.
+    await (await slack.driver.slash_command("dave", "general", "status INC-1")).acked()
+    await slack.wait_for_ephemeral("dave", "status *triggered*", timeout=5)
+    await (await slack.driver.slash_command("alice", "general", f"commander <@{ALICE}> INC-1")).acked()
+    await slack.wait_for_ephemeral("alice", "is now commander of INC-1", timeout=5)
+    await (await slack.driver.slash_command("alice", "general", "pause INC-1")).acked()
+    await slack.wait_for_ephemeral("alice", "Automation paused on INC-1", timeout=5)
+    incident = await services.store.get_incident_or_raise("INC-1")
+    assert incident.commander == ALICE and incident.commander_set_by == ALICE and incident.paused
+
+
+async def test_the_ack_button_is_refused_to_a_bystander(stack: SandboxStack) -> None:
+    slack = stack.emulator
+    services = stack.bot.services
+    assert services is not None
+    channel = await open_incident(stack)
+    page = await slack.wait_for_message(channel, f"Paging* <@{ALICE}>", timeout=5)
+    await slack.driver.join("dave", channel)
+    await slack.driver.click_button("dave", channel, page.ts, "escalation_ack")
+    # Joining the channel makes dave a responder: the ack is his to give.
+    await slack.wait_for_ephemeral("dave", "acknowledged", timeout=5)
+    assert (await services.store.get_incident_or_raise("INC-1")).status is Status.ACKNOWLEDGED
+
+
+async def test_declaring_in_a_protected_environment_needs_the_on_call(stack: SandboxStack) -> None:
+    slack = stack.emulator
+    services = stack.bot.services
+    assert services is not None
+    await (await slack.driver.slash_command("dave", "general", 'new "db down" --service api --env prod')).acked()
+    await slack.wait_for_ephemeral("dave", "access rule `declare-protected`", timeout=5)
+    assert await services.store.get_incident("INC-1") is None
+    await (await slack.driver.slash_command("dave", "general", 'new "db slow" --service api --env staging')).acked()
+    await slack.wait_for_ephemeral("dave", "Opening INC-1", timeout=5)
+    await (await slack.driver.slash_command("alice", "general", 'new "db down" --service api --env prod')).acked()
+    await slack.wait_for_ephemeral("alice", "Opening INC-2", timeout=5)
+    assert (await services.store.get_incident_or_raise("INC-2")).environment == "prod"
+    denied = [e for e in await services.store.read_audit() if e.action == "access.denied"]
+    assert [(e.actor, e.outcome, e.incident_id) for e in denied] == [(DAVE, "declare-protected", None)]
