@@ -164,10 +164,10 @@ def allowed_roles(
 def decide(actor: Actor, action: str, incident: IncidentFacts | None, policy: AccessPolicy | None = None) -> Decision:
     """Allow the action when the actor holds one of the roles its rule allows now; else the refusal naming the rule."""
     name, roles = allowed_roles(action, incident, policy or AccessPolicy())
-    held = set(actor.roles)
-    # The commander role only counts for the incident's actual commander, whatever a caller claims.
-    if incident is None or incident.commander != actor.user:
-        held.discard(R.COMMANDER)
+    # The commander role is a fact about the incident, not a claim: held exactly by its commander.
+    held = set(actor.roles) - {R.COMMANDER}
+    if incident is not None and incident.commander == actor.user:
+        held.add(R.COMMANDER)
     if R.ANYONE in roles or held & set(roles):
         return Allow(name)
     return Refusal(name, action, roles)
