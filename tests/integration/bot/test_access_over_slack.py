@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -109,3 +111,33 @@ async def test_declaring_in_a_protected_environment_needs_the_on_call(stack: San
     assert (await services.store.get_incident_or_raise("INC-2")).environment == "prod"
     denied = [e for e in await services.store.read_audit() if e.action == "access.denied"]
     assert [(e.actor, e.outcome, e.incident_id) for e in denied] == [(DAVE, "declare-protected", None)]
+
+
+async def test_incident_admins_from_the_file_and_its_reload(
+    redis: Redis, redis_url: str, keys: Keys, tmp_path: Path
+) -> None:
+    runbooks = tmp_path / "runbooks"
+    shutil.copytree(RUNBOOKS, runbooks)
+    policy = runbooks / "policy" / "access.yaml"
+    policy.parent.mkdir()
+    policy.write_text("incident_admins: [S0SRE00001]\n")  # alice, bob, carol
+    started = await start_sandbox(
+        redis_url=redis_url, redis_prefix=keys.prefix, runbooks_path=runbooks, data_dir=tmp_path / "data"
+    )
+    try:
+        slack = started.emulator
+        assert (await post_alert(started, alertmanager_payload(group="admins"))).status_code == 202
+        await slack.wait_for_channel("inc-1-api-api-latency-high-admins", timeout=10)
+        await (await slack.driver.slash_command("carol", "general", "pause INC-1")).acked()
+        await slack.wait_for_ephemeral("carol", "Automation paused on INC-1", timeout=5)
+        await (await slack.driver.slash_command("dave", "general", "resume INC-1")).acked()
+        await slack.wait_for_ephemeral("dave", "access rule `resume`", timeout=5)
+
+        policy.write_text("incident_admins: [U0DAVE0001]\n")
+        os.utime(policy, (2_000_000_000, 2_000_000_000))  # a new mtime even within the same second
+        await (await slack.driver.slash_command("dave", "general", "resume INC-1")).acked()
+        await slack.wait_for_ephemeral("dave", "Automation resumed on INC-1", timeout=5)
+        await (await slack.driver.slash_command("carol", "general", "pause INC-1")).acked()
+        await slack.wait_for_ephemeral("carol", "access rule `pause`", timeout=5)
+    finally:
+        await started.stop()
