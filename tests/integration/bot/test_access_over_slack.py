@@ -141,3 +141,34 @@ async def test_incident_admins_from_the_file_and_its_reload(
         await slack.wait_for_ephemeral("carol", "access rule `pause`", timeout=5)
     finally:
         await started.stop()
+
+
+async def test_a_person_paged_for_the_incident_is_a_responder(
+    redis: Redis, redis_url: str, keys: Keys, tmp_path: Path
+) -> None:
+    escalation = tmp_path / "escalation"
+    escalation.mkdir()
+    # dave is paged by name: no schedule names him, he is in no group and not in the channel.
+    (escalation / "policies.yaml").write_text(
+        "default: direct\npolicies:\n  direct:\n    levels:\n"
+        "      - targets: [{user: U0DAVE0001}]\n        wait_minutes: 5\n"
+    )
+    started = await start_sandbox(
+        redis_url=redis_url,
+        redis_prefix=keys.prefix,
+        runbooks_path=RUNBOOKS,
+        escalation_path=escalation,
+        data_dir=tmp_path / "data",
+    )
+    try:
+        slack = started.emulator
+        assert (await post_alert(started, alertmanager_payload(group="paged"))).status_code == 202
+        channel = await slack.wait_for_channel("inc-1-api-api-latency-high-paged", timeout=10)
+        await slack.wait_for_message(channel.id, f"Paging* <@{DAVE}>", timeout=10)
+        assert DAVE not in channel.members
+        await (await slack.driver.slash_command("carol", "general", "ack INC-1")).acked()
+        await slack.wait_for_ephemeral("carol", "access rule `ack`", timeout=5)
+        await (await slack.driver.slash_command("dave", "general", "ack INC-1")).acked()
+        await slack.wait_for_ephemeral("dave", "INC-1 acknowledged by", timeout=5)
+    finally:
+        await started.stop()
