@@ -14,7 +14,9 @@ from bot.alerts import utcnow
 from bot.connections import Redis
 from bot.incidents.models import Status
 from bot.keys import Keys
+from bot.policy.access import AccessPolicy, AccessRole, allowed_roles
 from bot.sandbox.stack import SandboxStack, start_sandbox
+from bot.slack.commands import REGISTRY
 from tests.integration.bot.conftest import RUNBOOKS, alertmanager_payload, post_alert
 
 SANDBOX_ESCALATION = Path(__file__).resolve().parents[3] / "bot" / "sandbox" / "escalation"
@@ -28,7 +30,22 @@ BYSTANDER_COMMANDS = {
     "reopen INC-1": "reopen",
     "mitigating INC-1": "mitigating",
     "ack INC-1": "ack",
+    "resume INC-1": "resume",
+    "update INC-1 all good": "update",
+    "request health INC-1": "request",
+    "postmortem INC-1": "postmortem",
 }
+
+
+def test_every_guarded_subcommand_is_tried_by_the_bystander() -> None:
+    tried = {text.split()[0] for text in BYSTANDER_COMMANDS}
+    guarded = {name for name in REGISTRY if name != "new" and not is_open_to_anyone(name)}
+    assert guarded <= tried, guarded - tried
+
+
+def is_open_to_anyone(name: str) -> bool:
+    _, roles = allowed_roles(name, None, AccessPolicy())
+    return AccessRole.ANYONE in roles
 
 
 @pytest.fixture
@@ -68,6 +85,7 @@ async def test_bystander_is_refused_audited_and_paging_goes_on(stack: SandboxSta
 
     incident = await services.store.get_incident_or_raise("INC-1")
     assert incident.status is Status.TRIGGERED and incident.commander is None and not incident.paused
+    assert not [e for e in await services.store.read_timeline("INC-1") if "all good" in e.summary]
     assert pending_before <= {p.timer_id for p in await escalator.pending_pages("INC-1")}
     denied = [e for e in await services.store.read_audit("INC-1") if e.action == "access.denied"]
     assert [(e.actor, e.outcome) for e in denied] == [(DAVE, rule) for rule in BYSTANDER_COMMANDS.values()]
