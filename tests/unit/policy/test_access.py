@@ -130,6 +130,7 @@ def test_lint_reports_a_broken_access_file(tmp_path: Path) -> None:
     path.write_text("rules:\n  resolve: {roles: [wizard]}\n")
     problems = lint_paths([tmp_path])
     assert [(p.code, p.level) for p in problems] == [("access", Level.ERROR)] and "wizard" in problems[0].message
+    assert [p.code for p in lint_paths([path])] == ["access"]  # named on its own, it is still the access policy
     path.write_text("incident_admins: [bob]\nrules:\n  resolv: {roles: [anyone]}\n")
     found = check_access_file(path)
     assert {(p.level, "resolv" in p.message, "'bob'" in p.message) for p in found} == {
