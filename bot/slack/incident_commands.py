@@ -42,6 +42,7 @@ async def _move(ctx: CommandContext, target: Status, verb: str) -> str:
 @subcommand("help", "help", "list the commands")
 async def handle_help(ctx: CommandContext) -> str:
     """Reply with the registry's help."""
+    await gate_of(ctx.services).require(ctx.user_id, "help", None, ctx.channel_id)
     return help_text()
 
 
@@ -198,6 +199,8 @@ async def handle_timeline(ctx: CommandContext) -> str:
 @subcommand("list", "list", "open incidents")
 async def handle_list(ctx: CommandContext) -> str:
     """List incidents that are not closed."""
+    # No incident to target: asked here so that a file restricting `list` is obeyed too.
+    await gate_of(ctx.services).require(ctx.user_id, "list", None, ctx.channel_id)
     incidents = await ctx.services.store.list_open_incidents()
     if not incidents:
         return "No open incidents."
