@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -36,15 +35,6 @@ log = logging.getLogger(__name__)
 
 R = AccessRole
 DENIED = "access.denied"
-
-
-@dataclass(frozen=True)
-class Draft:
-    """What `declare` is asked about: the incident that would be opened."""
-
-    service: str
-    environment: str
-    commander: str | None = None
 
 
 class AccessGate:
