@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.policy.access import DEFAULT_RULES, AccessRole, Actor, Allow, Refusal, decide
+from bot.policy.access import DEFAULT_RULES, AccessPolicy, AccessRole, Actor, Allow, Refusal, allowed_roles, decide
 from bot.slack import (
     approval_listeners,  # noqa: F401
     incident_commands,  # noqa: F401  (registers the subcommands)
@@ -59,6 +60,15 @@ def test_every_registered_subcommand_has_its_own_row() -> None:
 ME, OTHER = "U0ME", "U0OTHER"
 
 
+@pytest.mark.parametrize("action", sorted(TABLE))
+def test_each_row_is_the_rule_decide_applies(action: str) -> None:
+    # Deterministic: every row, both states (hypothesis below explores roles and states at random).
+    with_cmd, without = TABLE[action]
+    assert set(allowed_roles(action, FakeIncident(OTHER), AccessPolicy())[1]) == with_cmd
+    assert set(allowed_roles(action, FakeIncident(None), AccessPolicy())[1]) == without
+
+
+@settings(max_examples=400)
 @given(
     action=st.sampled_from([*sorted(TABLE), "not-a-subcommand"]),
     roles=st.frozensets(st.sampled_from([r for r in AccessRole if r is not AccessRole.ANYONE])),
