@@ -22,6 +22,7 @@ class Refusal(StrEnum):
     """Why an approval or execution was refused; the label of `runbook_refusals_total`."""
 
     NOT_APPROVER = "not_approver"
+    SELF_MADE_COMMANDER = "self_made_commander"
     SELF_APPROVAL = "self_approval"
     SAME_APPROVER = "same_approver"
     ENVIRONMENT = "environment"
@@ -36,6 +37,10 @@ class Refusal(StrEnum):
 
 REFUSAL_TEXT = {
     Refusal.NOT_APPROVER: "you are not among the approvers of this step ({detail})",
+    Refusal.SELF_MADE_COMMANDER: (
+        "rule `self_made_commander`: you made yourself commander after this step was requested, so `role:commander`"
+        " does not count for you; it needs a commander set by someone else or before the request ({detail})"
+    ),
     Refusal.SELF_APPROVAL: "you requested this step, and it needs someone else's approval (four-eyes)",
     Refusal.SAME_APPROVER: "you have already approved it; a second, different person must approve too",
     Refusal.ENVIRONMENT: "this step may not run in {detail}",

@@ -15,6 +15,7 @@ from bot.incidents.models import EventType, Incident, TimelineEvent
 from bot.incidents.store import IncidentStore
 from bot.settings import Settings
 from bot.slack import escalation_blocks as render
+from bot.slack.access_gate import remember_dm
 from bot.slack.gateway import Priority, SlackGateway
 from hooks import registry
 from hooks.base import ActionHook, HookContext, HookKind
@@ -48,7 +49,9 @@ class SlackPager:
         # The channel page already went out: a failed DM is noted, not retried (a retry would page the channel twice).
         try:
             opened = await self.gateway.call("conversations.open", Priority.PAGE, users=user)
-            await self.gateway.post_message(str(opened["channel"]["id"]), text, blocks, Priority.PAGE)
+            dm = str(opened["channel"]["id"])
+            await remember_dm(self.store, incident.id, dm)
+            await self.gateway.post_message(dm, text, blocks, Priority.PAGE)
         except UpstreamError as exc:
             log.warning("page DM failed", extra={"incident": incident.id, "user": user, "error": str(exc)})
             await self.store.append_timeline(
