@@ -12,7 +12,8 @@ from pydantic import SecretStr
 
 from bot.connections import Redis
 from bot.incidents.store import IncidentStore
-from bot.intake import StoreSink, add_alert_routes
+from bot.intake import StoreSink
+from bot.intake.routes import add_alert_routes
 from bot.keys import Keys
 from bot.settings import Settings
 from tests.conftest import FIXTURES
