@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     notify_webhook_url: str | None = None
     diagnostics_deadline_s: float = Field(default=60.0, gt=0)
     kill_switch: bool = False
+    # The HTTP server sheds slow and hostile clients: see docs/intake.md, "Hostile clients".
+    http_header_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_body_timeout_s: float = Field(default=10.0, gt=0)
+    http_max_connections: int = Field(default=512, gt=0)
 
     @field_validator("slack_api_url")
     @classmethod
