@@ -90,7 +90,7 @@ async def start_http_server(app: web.Application, host: str, port: int, limits: 
     """Serve `app` on host:port behind a ConnectionGuard; port 0 lets the OS choose."""
     guard = ConnectionGuard(limits)
     app.middlewares.append(guard.middleware)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, lingering_time=limits.linger_s)
     await runner.setup()
     site = GuardedSite(runner, host, port, guard)
     await site.start()

@@ -38,6 +38,9 @@ class ConnectionLimits:
 
     header_timeout_s: float = 10.0
     max_connections: int = 512
+    # After an early answer (401, 408, 413) aiohttp reads and drops the rest of the body so the client can read
+    # the answer; this bounds that (aiohttp's default is 10 s).
+    linger_s: float = 2.0
 
 
 class ConnectionGuard:
