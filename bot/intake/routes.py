@@ -14,7 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from bot.errors import ConflictError, InvalidInput, StoreError
 from bot.incidents.store import AlertOutcome
@@ -38,7 +38,8 @@ class BodyTooLarge(Exception):
 
 def add_alert_routes(app: web.Application, settings: Settings, sink: AlertSink) -> None:
     """Register `/alerts/<source>` for every registered source on the app."""
-    app.router.add_route("*", ROUTE, AlertWebhook(settings, sink).handle)
+    webhook = AlertWebhook(settings, sink)
+    app.router.add_route("*", ROUTE, webhook.handle, expect_handler=webhook.expect)
 
 
 class AlertWebhook:
@@ -50,20 +51,13 @@ class AlertWebhook:
 
     async def handle(self, request: web.Request) -> web.Response:
         """Run one delivery through the checks, then the sink."""
-        source = get_source(request.match_info["source"])
-        if source is None:
-            known = [s.name for s in list_sources()]
-            return error_response(404, "unknown_source", "no such alert source", sources=known)
-        if request.method != "POST":
-            return error_response(405, "method_not_allowed", "use POST", headers={"Allow": "POST"})
+        head = self.check_head(request)
+        if isinstance(head, web.Response):
+            if head.status == 401:
+                log_refusal(request)
+            return head
+        source, verdict = head
         limit = self.settings.webhook_max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            return too_large(limit)
-        verdict = check_headers(source.auth, request.headers, self.settings)
-        if verdict is HeaderVerdict.REFUSED:
-            return unauthorized(source, request)
-        if not _is_json(request.content_type):
-            return error_response(415, "unsupported_media_type", "send application/json", got=request.content_type)
         try:
             async with asyncio.timeout(self.settings.webhook_body_timeout_s):
                 body = await read_body(request, limit)
@@ -77,8 +71,38 @@ class AlertWebhook:
         if verdict is HeaderVerdict.NEEDS_BODY and not is_authenticated(
             source.auth, request.headers, body, self.settings
         ):
-            return unauthorized(source, request)
+            log_refusal(request)
+            return unauthorized()
         return await self._parse_and_deliver(source, body)
+
+    def check_head(self, request: web.Request) -> tuple[Source, HeaderVerdict] | web.Response:
+        """Everything decided from the request line and headers: the refusal, or the source and auth verdict."""
+        source = get_source(request.match_info["source"])
+        if source is None:
+            known = [s.name for s in list_sources()]
+            return error_response(404, "unknown_source", "no such alert source", sources=known)
+        if request.method != "POST":
+            return error_response(405, "method_not_allowed", "use POST", headers={"Allow": "POST"})
+        limit = self.settings.webhook_max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return too_large(limit)
+        verdict = check_headers(source.auth, request.headers, self.settings)
+        if verdict is HeaderVerdict.REFUSED:
+            return unauthorized()
+        if not _is_json(request.content_type):
+            return error_response(415, "unsupported_media_type", "send application/json", got=request.content_type)
+        return source, verdict
+
+    async def expect(self, request: web.Request) -> None:
+        """`Expect: 100-continue` gets its 100 only when the body may come; a refusal is then answered at once."""
+        if request.version != HttpVersion11:
+            return
+        if request.headers.get("Expect", "").lower() != "100-continue":
+            raise web.HTTPExpectationFailed(text=f"unknown Expect: {request.headers.get('Expect')}")
+        if isinstance(self.check_head(request), web.Response):
+            return  # no 100: the handler answers from the headers and the client never sends the body
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0
 
     async def _parse_and_deliver(self, source: Source, body: bytes) -> web.Response:
         try:
@@ -124,9 +148,14 @@ def too_large(limit: int) -> web.Response:
     return error_response(413, "body_too_large", f"body is over {limit} bytes", limit=limit)
 
 
-def unauthorized(source: Source, request: web.Request) -> web.Response:
-    """401 with the scheme to use; logged with the peer."""
-    log.warning("webhook refused: not authenticated", extra={"source": source.name, "peer": request.remote})
+def log_refusal(request: web.Request) -> None:
+    """Log a 401 with the source and the peer."""
+    extra = {"source": request.match_info.get("source"), "peer": request.remote}
+    log.warning("webhook refused: not authenticated", extra=extra)
+
+
+def unauthorized() -> web.Response:
+    """401 with the scheme to use."""
     headers = {"WWW-Authenticate": 'Bearer realm="runbook-bot"'}
     return error_response(401, "unauthorized", "missing or wrong credentials", headers=headers)
 

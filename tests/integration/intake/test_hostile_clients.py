@@ -129,11 +129,12 @@ async def test_when_every_connection_is_busy_a_newcomer_gets_503(redis: Redis, k
             w.close()
 
 
-def request_head(path: str, length: int, authorization: str | None = None) -> bytes:
+def request_head(path: str, length: int, authorization: str | None = None, *extra: str) -> bytes:
     """A POST request head declaring `length` body bytes."""
     lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", f"Content-Length: {length}"]
     if authorization:
         lines.append(f"Authorization: {authorization}")
+    lines += extra
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
@@ -162,6 +163,34 @@ async def test_unauthenticated_megabyte_is_refused_before_its_body_is_sent(
         assert await response_status(reader, within=2) == 401
         writer.close()
     assert [k async for k in redis.scan_iter(match=keys.pattern())] == []
+
+
+async def test_expect_continue_gets_no_100_when_the_headers_already_refuse(redis: Redis, keys: Keys) -> None:
+    async with guarded(redis, keys) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(request_head(GENERIC, 1024 * 1024, "Bearer wrong", "Expect: 100-continue"))
+        assert await response_status(reader, within=2) == 401
+        writer.close()
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(request_head(GENERIC, len(ALERT), f"Bearer {TOKEN}", "Expect: 100-continue"))
+        assert await response_status(reader, within=2) == 100
+        await reader.readline()  # the blank line after the interim response
+        writer.write(ALERT)
+        assert await response_status(reader, within=5) == 202
+        writer.close()
+
+
+async def test_kept_alive_connection_must_send_its_next_headers_in_time(redis: Redis, keys: Keys) -> None:
+    async with guarded(redis, keys, http_header_timeout_s=0.5) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(request_head(GENERIC, len(ALERT), f"Bearer {TOKEN}") + ALERT)
+        assert await response_status(reader, within=5) == 202
+        writer.write(PARTIAL)  # the next request never finishes its headers
+        rest = await asyncio.wait_for(reader.read(), 5)
+        assert b"HTTP/1.1 408 Request Timeout" in rest
+        assert server.guard.open_connections == 0
+        writer.close()
 
 
 async def test_authenticated_body_that_never_arrives_is_408(redis: Redis, keys: Keys) -> None:
