@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -130,30 +130,32 @@ def decode_json(body: bytes) -> object:
 
 def check_tree(data: object) -> None:
     """Refuse nesting deeper than MAX_DEPTH and text with lone surrogates (not Unicode, cannot be stored)."""
+    if isinstance(data, str):
+        _check_text(data, ())
     stack: list[tuple[object, tuple[str, ...]]] = [(data, ())]
     while stack:
         value, path = stack.pop()
-        if isinstance(value, str):
-            _check_text(value, path)
-            continue
+        items: Iterable[tuple[object, object]]
         if isinstance(value, Mapping):
-            children = [(str(k), k, v) for k, v in value.items()]
+            items = value.items()
         elif isinstance(value, list | tuple):
-            children = [(str(i), None, v) for i, v in enumerate(value)]
+            items = enumerate(value)
         else:
             continue
         if len(path) >= MAX_DEPTH:
-            message = f"body nests deeper than {MAX_DEPTH} levels"
-            raise InvalidInput(message, fields=["body"], code=NESTING_TOO_DEEP)
-        for name, key, child in children:
-            if isinstance(key, str):
-                _check_text(key, (*path, name))
-            stack.append((child, (*path, name)))
+            raise InvalidInput(f"body nests deeper than {MAX_DEPTH} levels", fields=["body"], code=NESTING_TOO_DEEP)
+        for key, child in items:
+            # Paths are built only for what needs a closer look: most payload text is plain ASCII.
+            if isinstance(key, str) and not key.isascii():
+                _check_text(key, (*path, key))
+            if isinstance(child, str):
+                if not child.isascii():
+                    _check_text(child, (*path, str(key)))
+            elif isinstance(child, Mapping | list | tuple):
+                stack.append((child, (*path, str(key))))
 
 
 def _check_text(text: str, path: tuple[str, ...]) -> None:
-    if text.isascii():
-        return
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
