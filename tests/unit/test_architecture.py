@@ -55,7 +55,6 @@ def test_core_package_loads_no_slack_aiohttp_or_edge(package: str) -> None:
 
 
 def test_the_probe_sees_an_edge() -> None:
-    # The check must be able to fail: the composition root loads every edge.
-    assert probe("bot.app", FORBIDDEN)["loaded"] == sorted(
-        ["aiohttp", "slack_bolt", "slack_sdk", "bot.intake.routes", "bot.slack", "bot.web"]
-    )
+    # The check must be able to fail: the composition root loads the edges.
+    loaded = set(probe("bot.app", FORBIDDEN)["loaded"])  # type: ignore[arg-type]
+    assert {"aiohttp", "slack_bolt", "slack_sdk", "bot.intake.routes", "bot.slack", "bot.web"} <= loaded
