@@ -25,6 +25,7 @@ install: $(VENV)/.installed
 lint: install
 	$(VENV)/bin/ruff check bot hooks tests bench
 	$(VENV)/bin/ruff format --check bot hooks tests bench
+	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(VENV)/bin/mypy

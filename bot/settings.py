@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     kill_switch: bool = False
     # Host globs (`host`, `host:port`) URLs built from alert data may reach; empty refuses them all.
     http_allowed_hosts: list[str] = Field(default_factory=list)
+    # The HTTP server sheds slow and hostile clients: see docs/intake.md, "Hostile clients".
+    http_header_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_body_timeout_s: float = Field(default=10.0, gt=0)
+    http_max_connections: int = Field(default=512, gt=0)
 
     @field_validator("slack_api_url")
     @classmethod

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-from redis.exceptions import RedisError
 
 from bot.connections import Redis
-from bot.errors import StoreError
+from bot.connections import redis_call as _call  # one RedisError translation for every store
 from bot.incidents.models import Incident
 from bot.keys import Keys
 from bot.runbooks.schema import Safety
@@ -123,10 +120,3 @@ class ActionRateLimit:
         granted = await _call(self._take(keys=[key], args=[now, self.window_s, limit, member]))
         used = await _call(self.redis.zcard(key))
         return RateDecision(bool(granted), int(used))
-
-
-async def _call(awaitable: Awaitable[Any]) -> Any:
-    try:
-        return await awaitable
-    except RedisError as exc:
-        raise StoreError(f"redis: {exc}") from exc

@@ -20,6 +20,7 @@ from bot.slack import approval_blocks as render
 from bot.slack.access_gate import gate_of
 from bot.slack.approval_blocks import ActionId
 from bot.slack.commands import CommandContext, subcommand
+from bot.slack.errors import reply_for_error
 from bot.slack.gateway import Priority, SlackGateway
 from bot.slack.incident_commands import target_incident
 
@@ -145,9 +146,6 @@ def _listener(
             refused = await guard(value, user, channel)
             reply = Reply(ReplyKind.REFUSED, refused) if refused else await flow(value, user)
         except Exception as exc:
-            # Imported here: bot.slack.listeners imports this module to register it.
-            from bot.slack.listeners import reply_for_error
-
             reply = Reply(ReplyKind.INFO, reply_for_error(exc))
         text = f":no_entry: Refused: {reply.text}" if reply.kind is ReplyKind.REFUSED else reply.text
         try:

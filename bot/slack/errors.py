@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
+
+from bot.errors import BotError
+
+log = logging.getLogger(__name__)
 
 _HINTS = {
     "not_in_channel": "the bot is not a member of that channel: invite it with `/invite @runbook-bot`",
@@ -31,3 +37,12 @@ def describe_slack_error(method: str, error: str, data: Any = None) -> str:
         return f"Slack {method} failed: the app lacks the scope `{needed}`; add it in the app manifest and reinstall"
     hint = _HINTS.get(error, "see https://api.slack.com/methods/" + method)
     return f"Slack {method} failed ({error}): {hint}"
+
+
+def reply_for_error(exc: Exception) -> str:
+    """A message a human can act on; unknown errors get a correlation id that is in the log."""
+    if isinstance(exc, BotError):
+        return f":warning: {exc}"
+    ref = uuid.uuid4().hex[:8]
+    log.error("unhandled error in a Slack listener", exc_info=exc, extra={"ref": ref})
+    return f":boom: Something went wrong on our side (ref `{ref}`); the details are in the bot's log."
