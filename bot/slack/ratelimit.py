@@ -14,6 +14,7 @@ METHOD_TIERS: dict[str, int] = {
     "conversations.setPurpose": 2,
     "conversations.archive": 2,
     "conversations.rename": 2,
+    "usergroups.list": 2,
     "usergroups.users.list": 2,
     "pins.add": 2,
     "bookmarks.add": 2,
