@@ -34,7 +34,7 @@ def describe_slack_error(method: str, error: str, data: Any = None) -> str:
 
 
 _GATEWAY_HINTS = {
-    "deadline_exceeded": "gave up after {deadline:g} s ({problem}); the caller may retry later",
+    "deadline_exceeded": "gave up at the call's deadline ({problem}); the caller may retry later",
     "ratelimited": "Slack kept rate limiting the bot ({problem}) after {attempts} attempt(s)",
     "unreachable": "Slack could not be reached after {attempts} attempt(s): {problem}",
     "timeout": "Slack did not answer ({problem}); the call may or may not have taken effect",
@@ -42,7 +42,7 @@ _GATEWAY_HINTS = {
 }
 
 
-def describe_gateway_failure(method: str, reason: str, problem: str, deadline: float, attempts: int) -> str:
+def describe_gateway_failure(method: str, reason: str, problem: str, attempts: int) -> str:
     """One sentence for a call the gateway gave up on: which call, why, and whether it may have happened."""
-    hint = _GATEWAY_HINTS.get(reason, "{problem}").format(problem=problem, deadline=deadline, attempts=attempts)
+    hint = _GATEWAY_HINTS.get(reason, "{problem}").format(problem=problem, attempts=attempts)
     return f"Slack {method} failed ({reason}): {hint}"

@@ -184,3 +184,24 @@ async def test_callers_do_not_wait_forever_when_the_worker_is_gone(
     with pytest.raises(UpstreamError, match="deadline_exceeded"):
         await asyncio.wait_for(call, 5)
     assert gateway.depth == 0
+
+
+async def test_a_call_waiting_behind_a_retry_after_fails_at_its_own_deadline(
+    emulator: SlackEmulator, clock: ManualClock, make_gateway: MakeGateway
+) -> None:
+    gateway = await make_gateway(deadline=600)
+    await emulator.fault("ratelimit", methods=["bookmarks.add"], retry_after=30)
+    channel = emulator.channel("incidents").id
+    bookmark = {"channel_id": channel, "title": "Runbook", "type": "link", "link": "https://example.com"}
+    first = asyncio.create_task(gateway.call("bookmarks.add", **bookmark))
+    await received(emulator, "bookmarks.add", 1)
+    cosmetic = asyncio.create_task(gateway.call("bookmarks.add", deadline_s=10, **bookmark))
+    await settle()
+    clock.advance(10)
+    with pytest.raises(UpstreamError, match=r"deadline_exceeded.*held by Slack's Retry-After") as info:
+        await asyncio.wait_for(cosmetic, 5)
+    assert info.value.details["attempts"] == 0
+    assert len(emulator.calls("bookmarks.add")) == 1 and not first.done()
+    await emulator.clear_faults()
+    clock.advance(20)
+    assert (await asyncio.wait_for(first, 5))["ok"]
