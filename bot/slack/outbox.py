@@ -56,6 +56,7 @@ class Job:
         if not self.future.done():
             if error is not None:
                 self.future.set_exception(error)
+                self.future.exception()  # a caller that was cancelled never reads it: no "never retrieved" noise
             else:
                 self.future.set_result(result or {})
         self.done.set()
