@@ -185,13 +185,13 @@ class SlackGateway:
             error = None if worker.cancelled() else worker.exception()
             self.restarts += 1
             metrics.SLACK_OUTBOX_RESTARTS.inc()
+            if loop.time() - started > self.config.max_restart_delay:
+                delay = self.config.restart_delay  # it had been healthy for a long while: not a crash loop
             log.error(
                 "slack outbox worker died; restarting",
                 exc_info=error,
                 extra={"reason": repr(error) if error else "cancelled", "pending": self.depth, "restart_in": delay},
             )
-            if loop.time() - started > self.config.max_restart_delay:
-                delay = self.config.restart_delay  # it had been healthy for a long while: not a crash loop
             await self.clock.wait(asyncio.Event(), delay)
             delay = min(2 * delay, self.config.max_restart_delay)
 
