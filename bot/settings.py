@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     slack_call_deadline_s: float = Field(default=120.0, gt=0)
     slack_attempt_timeout_s: float = Field(default=20.0, gt=0)
     slack_max_attempts: int = Field(default=5, ge=1)
+    # Grafana's webhook HMAC signature, an alternative to the bearer token (docs/intake.md, "Authentication").
+    grafana_webhook_secret: SecretStr | None = None
+    grafana_signature_header: str = "X-Grafana-Alerting-Signature"
+    grafana_timestamp_header: str = "X-Grafana-Alerting-Signature-Timestamp"
+    grafana_signature_max_age_s: float = Field(default=300.0, gt=0)
 
     @field_validator("slack_api_url")
     @classmethod
