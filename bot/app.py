@@ -40,6 +40,7 @@ from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.approval_listeners import SlackApprovalPresenter
 from bot.slack.gateway import GatewayConfig, SlackGateway
+from bot.slack.http_mode import SlackHttpEndpoint, add_slack_routes
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
@@ -97,6 +98,8 @@ class BotApp:
     gateway: SlackGateway | None = None
     # One timer scheduler per process: every durable timer kind registers its handler on it.
     timers: TimerScheduler | None = None
+    # The Bolt app: fed by Socket Mode, or by /slack/events on the HTTP server when SLACK_MODE=http.
+    bolt: AsyncApp | None = None
 
     async def start(self) -> BotServices:
         """Connect everything; raises ConfigError or StoreError with a clear message, leaving nothing running."""
@@ -199,6 +202,9 @@ class BotApp:
             client=services.gateway.client, request_verification_enabled=False, process_before_response=False
         )
         listeners.register(bolt, services)
+        self.bolt = bolt
+        if self.settings.slack_mode == "http":
+            return  # Slack POSTs to the HTTP server instead: see _start_web
         token = self.settings.slack_app_token.get_secret_value() if self.settings.slack_app_token else ""
         self.socket = AsyncSocketModeHandler(bolt, token)
         await self.socket.connect_async()  # type: ignore[no-untyped-call]
@@ -206,6 +212,8 @@ class BotApp:
     async def _start_web(self, services: BotServices) -> None:
         web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes)
         add_alert_routes(web_app, self.settings, services.flows)
+        if self.settings.slack_mode == "http" and self.bolt is not None:
+            add_slack_routes(web_app, self._slack_endpoint(self.bolt))
         # Behind the connection guard: header deadline and connection cap (docs/intake.md, "Hostile clients").
         server = await start_http_server(
             web_app, self.settings.http_host, self.settings.http_port, connection_limits(self.settings)
@@ -213,14 +221,25 @@ class BotApp:
         self.web_runner = server.runner
         self.http_port = server.port
 
+    def _slack_endpoint(self, bolt: AsyncApp) -> SlackHttpEndpoint:
+        secret = self.settings.slack_signing_secret
+        return SlackHttpEndpoint(
+            bolt,
+            secret.get_secret_value() if secret else "",
+            max_body_bytes=self.settings.webhook_max_body_bytes,
+            body_timeout_s=self.settings.webhook_body_timeout_s,
+        )
+
     async def readiness(self) -> dict[str, bool]:
-        """Redis reachable and Socket Mode connected."""
+        """Redis reachable and Socket Mode connected (in HTTP mode: the Slack route is served)."""
         redis_ok = False
         if self.redis is not None:
             try:
                 redis_ok = bool(await self.redis.client.ping())
             except Exception:
                 redis_ok = False
+        if self.settings.slack_mode == "http":
+            return {"redis": redis_ok, "slack_http": self.bolt is not None and self.web_runner is not None}
         socket_ok = False
         if self.socket is not None:
             socket_ok = await self.socket.client.is_connected()
@@ -234,6 +253,7 @@ class BotApp:
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
             self.socket = None
+        self.bolt = None
         if self.timers is not None:
             await self.timers.stop()
             self.timers = None

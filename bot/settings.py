@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     grafana_signature_header: str = "X-Grafana-Alerting-Signature"
     grafana_timestamp_header: str = "X-Grafana-Alerting-Signature-Timestamp"
     grafana_signature_max_age_s: float = Field(default=300.0, gt=0)
+    # How Slack reaches the bot: "socket" (Socket Mode, outbound WebSocket, needs SLACK_APP_TOKEN) or "http"
+    # (Events API, interactivity and slash commands POSTed to /slack/events, needs SLACK_SIGNING_SECRET).
+    slack_mode: Literal["socket", "http"] = "socket"
 
     @field_validator("slack_api_url")
     @classmethod
@@ -111,12 +114,18 @@ class Settings(BaseSettings):
             name
             for name, value in (
                 ("SLACK_BOT_TOKEN", self.slack_bot_token),
-                ("SLACK_APP_TOKEN", self.slack_app_token),
+                self._slack_mode_secret(),
             )
             if value is None or not value.get_secret_value()
         ]
         if missing:
             raise ConfigError("missing settings: " + ", ".join(missing), fields=missing)
+
+    def _slack_mode_secret(self) -> tuple[str, SecretStr | None]:
+        # Socket Mode opens its WebSocket with the app token; HTTP mode checks requests with the signing secret.
+        if self.slack_mode == "http":
+            return ("SLACK_SIGNING_SECRET", self.slack_signing_secret)
+        return ("SLACK_APP_TOKEN", self.slack_app_token)
 
 
 def env_names() -> list[str]:

@@ -94,3 +94,11 @@ async def serve() -> AsyncIterator[Serve]:
     yield start
     for runner in runners:
         await runner.cleanup()
+
+
+@pytest.fixture(params=["socket", "http"])
+def slack_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a scenario over Socket Mode, then again over HTTP with signed requests (SLACK_MODE)."""
+    mode = str(request.param)
+    monkeypatch.setenv("SLACK_MODE", mode)
+    return mode

@@ -6,9 +6,13 @@ import asyncio
 import json
 
 import httpx
+import pytest
 
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack
 from tests.integration.approvals.conftest import Target, audit_actions, button_value, drill_alert, open_drill
+
+# Every scenario here runs over Socket Mode and again over HTTP with signed requests.
+pytestmark = pytest.mark.usefixtures("slack_mode")
 
 CAROL = "U0CAROL001"
 

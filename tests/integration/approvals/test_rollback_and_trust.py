@@ -20,6 +20,9 @@ from tests.integration.approvals.conftest import (
     texts,
 )
 
+# Every scenario here runs over Socket Mode and again over HTTP with signed requests.
+pytestmark = pytest.mark.usefixtures("slack_mode")
+
 
 async def test_failed_expectation_offers_rollback_that_runs_once(stack: SandboxStack, target: Target) -> None:
     slack = stack.emulator

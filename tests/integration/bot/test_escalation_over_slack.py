@@ -17,6 +17,9 @@ from bot.sandbox.stack import SandboxStack, start_sandbox
 from tests.conftest import Serve
 from tests.integration.bot.conftest import FIXTURES, RUNBOOKS, alertmanager_payload, post_alert
 
+# Every scenario here runs over Socket Mode and again over HTTP with signed requests.
+pytestmark = pytest.mark.usefixtures("slack_mode")
+
 ALICE, BOB = "U0ALICE001", "U0BOB00001"
 WAIT_S = 0.1 * 60  # level 1's wait in the fixture policy
 

@@ -18,6 +18,9 @@ from bot.keys import Keys
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack, start_sandbox
 from tests.integration.bot.conftest import RUNBOOKS, alertmanager_payload, post_alert
 
+# Every scenario here runs over Socket Mode and again over HTTP with signed requests.
+pytestmark = pytest.mark.usefixtures("slack_mode")
+
 RATE_SCALE = 30.0
 
 
