@@ -43,9 +43,7 @@ class _Clock(Clock):
         return self._now()
 
 
-def signature_ok(
-    secret: str, body: bytes, headers: Mapping[str, str], now: Callable[[], float] = time.time
-) -> bool:
+def signature_ok(secret: str, body: bytes, headers: Mapping[str, str], now: Callable[[], float] = time.time) -> bool:
     """True when the v0 signature covers this exact body and the timestamp is within five minutes."""
     timestamp = headers.get(TIMESTAMP_HEADER)
     signature = headers.get(SIGNATURE_HEADER)

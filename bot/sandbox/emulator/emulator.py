@@ -16,8 +16,8 @@ from bot.sandbox.emulator.delivery import AckRecord, Delivery
 from bot.sandbox.emulator.driver import DEFAULT_EVENTS, Driver
 from bot.sandbox.emulator.errors import EmulatorError
 from bot.sandbox.emulator.fault_routes import add_fault_routes
-from bot.sandbox.emulator.http_delivery import HttpDeliverer, HttpDeliveryConfig
 from bot.sandbox.emulator.faults import SOCKET_MODE_METHOD, Fault, FaultMode
+from bot.sandbox.emulator.http_delivery import HttpDeliverer, HttpDeliveryConfig
 from bot.sandbox.emulator.queries import WorkspaceQueries
 from bot.sandbox.emulator.ratelimit import RateLimitConfig, RateLimiter
 from bot.sandbox.emulator.records import CallRecord, Channel, User, UserGroup
