@@ -43,6 +43,14 @@ class _Clock(Clock):
         return self._now()
 
 
+def headers_fresh(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> bool:
+    """True when both signature headers are there and the timestamp is within five minutes: worth reading the body."""
+    timestamp = (headers.get(TIMESTAMP_HEADER) or "").strip()
+    if not headers.get(SIGNATURE_HEADER) or not timestamp.isdigit():
+        return False
+    return abs(now() - int(timestamp)) <= MAX_AGE_S
+
+
 def signature_ok(secret: str, body: bytes, headers: Mapping[str, str], now: Callable[[], float] = time.time) -> bool:
     """True when the v0 signature covers this exact body and the timestamp is within five minutes."""
     timestamp = headers.get(TIMESTAMP_HEADER)
@@ -89,6 +97,8 @@ class SlackHttpEndpoint:
 
     async def handle(self, request: web.Request) -> web.Response:
         """Verify one Slack request and dispatch it; the response body is the ack."""
+        if not headers_fresh(request.headers, self.now):
+            return self._refuse(request)  # decided from the headers: the body is never read
         try:
             async with asyncio.timeout(self.body_timeout_s):
                 body = await read_body(request, self.max_body_bytes)
@@ -99,8 +109,7 @@ class SlackHttpEndpoint:
             response.force_close()
             return response
         if not signature_ok(self.secret, body, request.headers, self.now):
-            log.warning("slack request refused: bad signature or timestamp", extra={"peer": request.remote})
-            return error_response(401, "invalid_signature", "missing, wrong or expired Slack signature")
+            return self._refuse(request)
         answer = handshake(body, request.content_type)
         if answer is not None:
             return answer
@@ -112,6 +121,10 @@ class SlackHttpEndpoint:
         bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=headers, mode="http")
         bolt_response = await self.bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
+
+    def _refuse(self, request: web.Request) -> web.Response:
+        log.warning("slack request refused: bad signature or timestamp", extra={"peer": request.remote})
+        return error_response(401, "invalid_signature", "missing, wrong or expired Slack signature")
 
 
 def add_slack_routes(app: web.Application, endpoint: SlackHttpEndpoint) -> None:

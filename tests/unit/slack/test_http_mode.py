@@ -10,7 +10,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.sandbox.emulator.http_delivery import ack_payload, encode_request, signed_headers, slack_signature
 from bot.settings import load_settings
-from bot.slack.http_mode import handshake, signature_ok
+from bot.slack.http_mode import handshake, headers_fresh, signature_ok
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 NOW = 1_764_250_000.0
@@ -49,6 +49,13 @@ def test_timestamps_more_than_five_minutes_off_are_refused() -> None:
     assert not signature_ok(SECRET, BODY, headers_at(NOW + 360), now=lambda: NOW), "from the future"
     bad_stamp = {**headers_at(NOW), "X-Slack-Request-Timestamp": "soon"}
     assert not signature_ok(SECRET, BODY, bad_stamp, now=lambda: NOW)
+
+
+def test_headers_alone_refuse_missing_or_stale_signatures() -> None:
+    assert headers_fresh(headers_at(NOW - 300), now=lambda: NOW)
+    assert not headers_fresh(headers_at(NOW - 360), now=lambda: NOW)
+    assert not headers_fresh({"X-Slack-Request-Timestamp": str(int(NOW))}, now=lambda: NOW)
+    assert not headers_fresh({**headers_at(NOW), "X-Slack-Request-Timestamp": "-5"}, now=lambda: NOW)
 
 
 def test_handshakes() -> None:
