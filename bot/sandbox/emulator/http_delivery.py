@@ -27,7 +27,6 @@ import aiohttp
 from bot.sandbox.emulator.delivery import AckRecord, Attempt, Delivery
 
 log = logging.getLogger(__name__)
-CONNECTION_ID = "http"
 
 
 @dataclass
@@ -91,8 +90,15 @@ class HttpDeliverer:
         self.deliveries: list[Delivery] = []
         self.acks: list[AckRecord] = []
         self.responses: list[tuple[str, int]] = []  # (delivery id, HTTP status) of every attempt that got an answer
+        # Several URLs stand for replicas behind a load balancer: requests take turns.
+        self.request_urls: list[str] = [config.request_url]
+        self._turn = 0
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def add_request_url(self, url: str) -> None:
+        """Another replica's request URL, to share the requests with (round-robin)."""
+        self.request_urls.append(url)
 
     def deliver(
         self,
@@ -129,14 +135,14 @@ class HttpDeliverer:
         if number:
             headers["X-Slack-Retry-Num"] = str(number)
             headers["X-Slack-Retry-Reason"] = last_reason
-        attempt = Attempt(str(uuid.uuid4()), number, CONNECTION_ID, time.monotonic())
+        url = self.request_urls[self._turn % len(self.request_urls)]
+        self._turn += 1
+        attempt = Attempt(str(uuid.uuid4()), number, url, time.monotonic())
         delivery.attempts.append(attempt)
         self.notify()
         timeout = aiohttp.ClientTimeout(total=self.config.ack_timeout)
         try:
-            async with self._client().post(
-                self.config.request_url, data=body, headers=headers, timeout=timeout
-            ) as response:
+            async with self._client().post(url, data=body, headers=headers, timeout=timeout) as response:
                 text = await response.text()
                 self.responses.append((delivery.id, response.status))
                 acked, payload = ack_payload(response.status, response.content_type, text)
@@ -148,7 +154,7 @@ class HttpDeliverer:
         if not acked:
             return "http_error"
         latency = time.monotonic() - attempt.sent_at
-        self.acks.append(delivery.record_ack(attempt, CONNECTION_ID, latency, payload))
+        self.acks.append(delivery.record_ack(attempt, url, latency, payload))
         self.notify()
         return ""
 
