@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# One leading `[...]` group and the rest of the title.
-_BRACKET = re.compile(r"^\s*\[([^\]]*)\]\s*")
-_STATE = re.compile(r"^(?P<state>[A-Za-z][A-Za-z -]*?)(?:\s+on\s+\{(?P<scope>.*)\})?\s*$", re.S)
+# One leading `[...]` group. Matched from a position, and states split without regex backtracking,
+# so a hostile title (a megabyte of brackets or spaces) costs linear time.
+_BRACKET = re.compile(r"\s*\[([^\]]*)\]\s*")
 _PRIORITY = re.compile(r"^P[1-5]$", re.I)
 # Every transition Datadog names ($ALERT_TRANSITION), in lower case.
 STATES = frozenset(
@@ -46,21 +46,28 @@ def parse_title(title: str) -> TitleParts:
     state: str | None = None
     priority: str | None = None
     scope = ""
-    rest = title
     kept: list[str] = []
-    while match := _BRACKET.match(rest):
+    pos = 0
+    while match := _BRACKET.match(title, pos):
         inner = match.group(1).strip()
-        rest = rest[match.end() :]
-        found = _STATE.match(inner)
-        if state is None and found and found.group("state").strip().lower() in STATES:
-            state = found.group("state").strip()
-            scope = (found.group("scope") or "").strip()
+        pos = match.end()
+        word, where = _state_of(inner)
+        if state is None and word.lower() in STATES:
+            state, scope = word, where
         elif priority is None and _PRIORITY.match(inner):
             priority = inner.upper()
         else:
             kept.append(f"[{inner}]")
-    name = " ".join([*kept, rest.strip()]).strip()
+    name = " ".join([*kept, title[pos:].strip()]).strip()
     return TitleParts(state=state, priority=priority, scope=scope, name=name or title.strip())
+
+
+def _state_of(inner: str) -> tuple[str, str]:
+    """`Triggered on {host:a}` → ("Triggered", "host:a"); `Recovered` → ("Recovered", "")."""
+    head, sep, tail = inner.partition(" on {")
+    if sep and tail.endswith("}"):
+        return " ".join(head.split()), tail[:-1].strip()
+    return " ".join(inner.split()), ""
 
 
 def is_recovery(transition: str) -> bool:

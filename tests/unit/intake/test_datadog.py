@@ -11,6 +11,7 @@ import pytest
 from bot.alerts import AlertStatus, Severity
 from bot.errors import InvalidInput
 from bot.intake.datadog import parse_datadog
+from bot.intake.datadog_title import parse_title
 
 Payload = Callable[[str, str], bytes]
 
@@ -135,3 +136,12 @@ def test_extended_template_without_transition_or_id_falls_back(payload: Payload)
     [alert] = parse_datadog(body).alerts
     assert alert.status is AlertStatus.FIRING
     assert alert.group_key == "datadog:9bd4ac313a4d1e8fae2482df7b77628"
+
+
+@pytest.mark.timeout(10)
+def test_hostile_titles_are_read_in_linear_time() -> None:
+    many = parse_title("[x]" * 300_000 + "[Recovered] tail")
+    assert many.state == "Recovered" and many.name.endswith("tail")
+    spaces = parse_title("[Triggered" + " " * 1_000_000 + "x]")
+    assert spaces.state is None and spaces.name.startswith("[Triggered")
+    assert parse_title("[Triggered on {" + "}" * 100_000 + "]").state == "Triggered"
