@@ -7,6 +7,7 @@ name order, so a folder's resolve follows its fire.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -14,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.connections import Redis
+from bot.incidents.models import Status
 from bot.incidents.store import IncidentStore
 from bot.keys import Keys
 from bot.settings import Settings
@@ -93,3 +95,24 @@ async def test_signed_peer_payload_with_a_changed_byte_is_refused(client: httpx.
     headers = {"X-PagerDuty-Signature": PD_VECTOR_SIGNATURE, "Content-Type": "application/json"}
     response = await client.post("/alerts/pagerduty", content=bytes(body), headers=headers)
     assert response.status_code == 401
+
+
+async def test_datadog_default_payload_recovery_resolves_its_incident(
+    client: httpx.AsyncClient, redis: Redis, keys: Keys
+) -> None:
+    fired = json.loads((PEERS / "datadog" / "01_relay_default_payload_triggered.json").read_bytes())
+    recovered = {
+        **fired,
+        "title": fired["title"].replace("[Triggered]", "[Recovered]"),
+        "id": "5485379890863845999",  # every notification has its own event id
+        "date": "1591217985000",
+        "last_updated": "1591217985000",
+    }
+    opened = await client.post("/alerts/datadog", content=json.dumps(fired), headers=AUTH)
+    incident = opened.json()["alerts"][0]["incident"]
+    closed = await client.post("/alerts/datadog", content=json.dumps(recovered), headers=AUTH)
+    assert closed.status_code == 202
+    [result] = closed.json()["alerts"]
+    assert (result["incident"], result["status"], result["result"]) == (incident, "resolved", "recorded")
+    stored = await IncidentStore(redis, keys).get_incident_or_raise(incident)
+    assert stored.status is Status.RESOLVED
