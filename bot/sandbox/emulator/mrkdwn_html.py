@@ -73,6 +73,14 @@ EMOJI = {
     "construction": "🚧",
     "package": "📦",
     "robot_face": "🤖",
+    "compass": "🧭",
+    "large_orange_circle": "🟠",
+    "double_vertical_bar": "⏸️",
+    "bar_chart": "📊",
+    "arrow_right": "➡️",
+    "point_right": "👉",
+    "heavy_plus_sign": "➕",
+    "pushpin": "📌",
 }
 
 
@@ -115,7 +123,7 @@ def angle_html(inner: str, names: Names) -> str:
         return _mention("special", label or "@" + special)
     url = target.replace("&amp;", "&")
     if not url.lower().startswith(_SAFE_SCHEMES):
-        return _text(inner)
+        return _text(f"<{inner}>")
     shown = _text(label) if label else html.escape(url, quote=False)
     return f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">{shown}</a>'
 
