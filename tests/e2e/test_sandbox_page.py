@@ -1,4 +1,4 @@
-"""The emulator's web page in Debian's Chromium: fire an alert, read the evidence, approve as one person, be refused as another."""
+"""The emulator's page in Chromium: fire an alert, see the evidence, approve as one person, be refused as another."""
 
 from __future__ import annotations
 
@@ -17,14 +17,15 @@ from tests.conftest import FIXTURES
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is not installed")
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = "/usr/bin/chromium"
+EXECUTABLE = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
 RUNBOOKS = FIXTURES / "page_runbooks"
 WAIT_MS = 30_000
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        not CHROMIUM.exists() and shutil.which("chromium") is None,
+        EXECUTABLE is None,
         reason="Debian's chromium is not installed (apt-get install -y chromium); .ci/run installs it",
     ),
 ]
@@ -77,9 +78,8 @@ async def stack(redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[San
 
 @pytest.fixture
 async def page(stack: SandboxStack) -> AsyncIterator[Any]:
-    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
     async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        browser = await p.chromium.launch(executable_path=EXECUTABLE, args=["--no-sandbox"])
         context = await browser.new_context(viewport={"width": 1280, "height": 900})
         opened = await context.new_page()
         await opened.goto(stack.emulator.page_url)

@@ -79,7 +79,6 @@ EMOJI = {
     "bar_chart": "📊",
     "arrow_right": "➡️",
     "point_right": "👉",
-    "heavy_plus_sign": "➕",
     "pushpin": "📌",
 }
 
