@@ -52,7 +52,8 @@ def add_control_routes(app: web.Application, ws: Workspace, driver: Driver, hub:
             ws, ws.user_or_raise(str(body.get("user"))).id, ws.channel_or_raise(str(body.get("channel")))
         )
         delivery = await call(**body)
-        return {**_delivery(delivery), **await collect(ws, delivery, before, wait_s)}
+        outcome = await collect(ws, delivery, before, wait_s)
+        return {**_delivery(delivery), **outcome}
 
     async def act(request: web.Request) -> web.Response:
         action = request.match_info["action"]
