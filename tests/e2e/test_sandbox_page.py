@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.keys import Keys
 from bot.sandbox.emulator.alert_panel import AlertScenario
@@ -132,3 +133,46 @@ async def test_a_non_approver_is_refused_and_only_they_see_it(page: Any, stack: 
     await expect(page.locator("body")).to_have_attribute("data-viewer", "U0ALICE001")
     await expect(page.locator(".message.ephemeral")).to_have_count(0)
     await expect(page.locator("#messages button[data-action-id='approve_step']")).to_have_count(1)
+
+
+async def test_slash_commands_and_confirm_dialogs_from_the_page(page: Any, stack: SandboxStack, tmp_path: Path) -> None:
+    expect = playwright_api.expect
+    await page.select_option("#person", label="bob")
+    await expect(page.locator("#channel-name")).to_have_text("#incidents")
+    await page.fill("#command", "/incident help")
+    await page.press("#command", "Enter")
+    help_reply = page.locator(".message.ephemeral")
+    await expect(help_reply).to_contain_text("/incident list", timeout=WAIT_MS)
+
+    web = AsyncWebClient(token=stack.emulator.bot_token, base_url=stack.emulator.api_url)
+    confirm = {
+        "title": {"type": "plain_text", "text": "Acknowledge the page?"},
+        "text": {"type": "plain_text", "text": "This stops the escalation."},
+        "confirm": {"type": "plain_text", "text": "Acknowledge"},
+        "deny": {"type": "plain_text", "text": "Not yet"},
+    }
+    button = {
+        "type": "button",
+        "action_id": "incident_ack",
+        "value": "ack:INC-1",
+        "style": "danger",
+        "confirm": confirm,
+        "text": {"type": "plain_text", "text": "Acknowledge"},
+    }
+    await web.chat_postMessage(
+        channel="#incidents", text="old page", blocks=[{"type": "actions", "elements": [button]}]
+    )
+    old = page.locator("button[data-action-id='incident_ack']")
+    await old.click()
+    dialog = page.locator("dialog#confirm")
+    await expect(dialog).to_contain_text("Acknowledge the page?")
+    await expect(dialog).to_contain_text("This stops the escalation.")
+    await page.screenshot(path=tmp_path / "confirm.png")
+    await page.click("#confirm-deny")
+    await expect(dialog).not_to_be_visible()
+    assert not [d for d in stack.emulator.deliveries if d.type == "interactive"]  # denied: nothing sent
+    await old.click()
+    await page.click("#confirm-ok")
+    await expect(page.locator(".message.ephemeral").last).to_contain_text("no longer active", timeout=WAIT_MS)
+    clicks = [d for d in stack.emulator.deliveries if d.type == "interactive"]
+    assert [c.payload["user"]["id"] for c in clicks] == ["U0BOB00001"]
