@@ -13,10 +13,11 @@ _SLOT_RE = re.compile(r"\x00(\d+)\x00")
 _ANGLE = re.compile(r"<([^<>\n]+)>")
 _PRE = re.compile(r"```\n?(.*?)```", re.DOTALL)
 _CODE = re.compile(r"`([^`\n]+)`")
+# A marker opens after a non-word character and closes before one, so `latency_sample` inside italics stays.
 _STYLES = (
-    (re.compile(r"(?<![\w*])\*(?=\S)([^*\n]*?\S)\*(?![\w*])"), "b"),
-    (re.compile(r"(?<![\w_])_(?=\S)([^_\n]*?\S)_(?![\w_])"), "i"),
-    (re.compile(r"(?<![\w~])~(?=\S)([^~\n]*?\S)~(?![\w~])"), "s"),
+    (re.compile(r"(?<![\w*])\*(?=\S)([^\n]*?\S)\*(?![\w*])"), "b"),
+    (re.compile(r"(?<![\w_])_(?=\S)([^\n]*?\S)_(?![\w_])"), "i"),
+    (re.compile(r"(?<![\w~])~(?=\S)([^\n]*?\S)~(?![\w~])"), "s"),
 )
 _EMOJI_RE = re.compile(r":([a-z0-9_+\-]+):")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")

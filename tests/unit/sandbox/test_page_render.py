@@ -149,3 +149,9 @@ def test_text_only_message_and_unknown_block() -> None:
             "elements": [{"type": "static_select", "placeholder": {"type": "plain_text", "text": "pick one"}}],
         }
     )
+
+
+def test_italics_may_hold_words_with_underscores() -> None:
+    html = mrkdwn_html("_why: diagnostics.latency_sample.status == 'warning'_ and *a*b*")
+    assert html.startswith("<i>why: diagnostics.latency_sample.status == 'warning'</i>")
+    assert html.endswith(" and <b>a*b</b>")
