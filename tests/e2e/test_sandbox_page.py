@@ -143,6 +143,10 @@ async def test_slash_commands_and_confirm_dialogs_from_the_page(page: Any, stack
     await page.press("#command", "Enter")
     help_reply = page.locator(".message.ephemeral")
     await expect(help_reply).to_contain_text("/incident list", timeout=WAIT_MS)
+    await page.fill("#command", "looking at it now")
+    await page.press("#command", "Enter")
+    mine = page.locator(".message", has_text="looking at it now")
+    await expect(mine.locator(".author")).to_have_text("Bob Lindqvist", timeout=WAIT_MS)
 
     web = AsyncWebClient(token=stack.emulator.bot_token, base_url=stack.emulator.api_url)
     confirm = {

@@ -65,7 +65,7 @@ class WebUi:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         count = 0
-        with contextlib.suppress(ConnectionResetError, asyncio.CancelledError):
+        with contextlib.suppress(ConnectionResetError):  # the page went away
             await response.write(b"retry: 1000\nevent: change\ndata: 0\n\n")
             while not self._closing.is_set():
                 changed = await self._changed_within(KEEPALIVE_S)

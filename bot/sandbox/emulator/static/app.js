@@ -190,9 +190,17 @@ async function sendCommand(event) {
   event.preventDefault();
   const input = $("command");
   const line = input.value.trim();
-  const match = /^(\/[a-z][\w-]*)\s*([\s\S]*)$/.exec(line);
-  if (!match) { toast("type a slash command, e.g. /incident help", true); return; }
+  if (!line) return;
   input.value = "";
+  const match = /^(\/[a-z][\w-]*)\s*([\s\S]*)$/.exec(line);
+  if (!match) {
+    // Not a command: post it as the person (the bot hears it only in channels it is in).
+    const posted = await postJson("/_emulator/post_user_message", {
+      user: state.viewer, channel: state.channel, text: line,
+    });
+    if (!posted.ok) toast(`could not post: ${posted.error}`, true);
+    return;
+  }
   const result = await postJson("/_emulator/slash_command", {
     user: state.viewer, channel: state.channel, command: match[1], text: match[2],
   });
