@@ -13,6 +13,7 @@ from bot.sandbox.emulator.records import Channel
 from bot.sandbox.emulator.state import Workspace
 
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+_REF = re.compile(r"<([@#])([A-Z0-9]+)(?:\|([^>]*))?>")
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
 
@@ -69,6 +70,16 @@ class TranscriptStream:
         self._shown: dict[tuple[str, str], int] = {}
         self._channel = ""
 
+    def named(self, line: str) -> str:
+        """`<@U…>` as @name and `<#C…>` as #name, as Slack shows them."""
+
+        def name(match: re.Match[str]) -> str:
+            sigil, ref, label = match.groups()
+            found: Any = self.ws.users.get(ref) if sigil == "@" else self.ws.channels.get(ref)
+            return sigil + (found.name if found is not None else label or ref)
+
+        return _REF.sub(name, line)
+
     def _lines_for(self, channel: Channel) -> list[str]:
         lines = []
         fresh = [m for m in channel.messages if not m.subtype and not m.deleted]
@@ -98,7 +109,7 @@ class TranscriptStream:
                     head = f"DM with {self.ws.users[channel.im_user].name}"
                 self.write("\n" + head)
             for line in lines:
-                self.write(line)
+                self.write(self.named(line))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Flush on every change until `stop` is set."""

@@ -66,3 +66,12 @@ async def test_run_writes_as_changes_happen_and_stops() -> None:
     stop.set()
     ws.notify()
     await asyncio.wait_for(task, 2)
+
+
+def test_mentions_are_shown_by_name() -> None:
+    ws = workspace()
+    lines: list[str] = []
+    incidents = ws.channel_or_raise("incidents")
+    ws.post_as_bot(incidents, text=f"paging <@U0ALICE001> in <#{incidents.id}> and <@U0GONE|gone>")
+    TranscriptStream(ws, lines.append).flush()
+    assert untimed(lines)[-1] == "paging @alice in #incidents and @gone"
