@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -93,9 +94,7 @@ async def fire_and_open_the_plan(page: Any, person: str) -> Any:
     expect = playwright_api.expect
     await page.select_option("#person", label=person)
     await page.click("button[data-scenario='storefront-slow']")
-    await expect(page.locator("#channel-name")).to_have_text(
-        "#inc-1-storefront-storefront-p99-above-1s", timeout=WAIT_MS
-    )
+    await expect(page.locator("#channel-name")).to_have_text(re.compile(r"^#inc-1-storefront"), timeout=WAIT_MS)
     messages = page.locator("#messages")
     await expect(messages).to_contain_text("Diagnostics: warning", timeout=WAIT_MS)
     await expect(messages).to_contain_text("Storefront p99 sample")
@@ -110,7 +109,7 @@ async def test_an_approver_fires_an_alert_and_approves_the_step(page: Any, stack
     await page.screenshot(path=tmp_path / "plan.png", full_page=True)
     await approve.click()
     messages = page.locator("#messages")
-    await expect(messages).to_contain_text("approved by @alice · succeeded", timeout=WAIT_MS)
+    await expect(messages).to_contain_text("approved by @alice", timeout=WAIT_MS)
     await expect(messages).to_contain_text("Storefront latency incident INC-1: the team is on it.")
     await expect(messages.locator("button[data-action-id='approve_step']")).to_have_count(0)
     await page.screenshot(path=tmp_path / "approved.png", full_page=True)
@@ -124,7 +123,7 @@ async def test_a_non_approver_is_refused_and_only_they_see_it(page: Any, stack: 
     approve = await fire_and_open_the_plan(page, "carol")
     await approve.click()
     refusal = page.locator(".message.ephemeral")
-    await expect(refusal).to_contain_text("you are not among the approvers of this step", timeout=WAIT_MS)
+    await expect(refusal).to_contain_text("not among the approvers", timeout=WAIT_MS)
     await expect(refusal).to_contain_text("Only visible to you")
     await page.screenshot(path=tmp_path / "refused.png", full_page=True)
     await expect(page.locator("#messages button[data-action-id='approve_step']")).to_have_count(1)
