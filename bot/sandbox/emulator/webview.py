@@ -144,7 +144,7 @@ def view(ws: Workspace, viewer_ref: str | None, channel_ref: str | None) -> dict
     viewer_id = viewer.id if viewer else ""
     channels = visible_channels(ws, viewer_id)
     current = ws.find_channel(channel_ref) if channel_ref else None
-    if current is None or current not in channels:
+    if current is None or current.id not in {c.id for c in channels}:
         current = next((c for c in channels if c.name == "incidents"), channels[0] if channels else None)
     return {
         "team": ws.team_domain,
