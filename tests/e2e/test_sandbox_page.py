@@ -107,6 +107,9 @@ async def test_an_approver_fires_an_alert_and_approves_the_step(page: Any, stack
     expect = playwright_api.expect
     approve = await fire_and_open_the_plan(page, "alice")
     await page.screenshot(path=tmp_path / "plan.png", full_page=True)
+    # The announcement in #incidents came while another channel was open; the diagnostics detail is a thread.
+    await expect(page.locator("#channels li.unread", has_text="incidents")).to_have_count(1)
+    await expect(page.locator("#messages .thread-count").first).to_have_text("1 reply")
     await approve.click()
     messages = page.locator("#messages")
     await expect(messages).to_contain_text("approved by @alice", timeout=WAIT_MS)
