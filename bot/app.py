@@ -37,12 +37,13 @@ from bot.policy.trust import TrustBook, trust_path
 from bot.runbooks.catalog import Catalog, load_catalog
 from bot.services import BotServices
 from bot.settings import Settings
-from bot.slack import listeners
+from bot.slack import listeners, verify_listeners
 from bot.slack.approval_listeners import SlackApprovalPresenter
 from bot.slack.gateway import SlackGateway
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
+from bot.slack.verify_listeners import SlackOutcomePresenter
 from bot.tasks import TaskSupervisor
 from bot.web import build_web_app
 
@@ -133,6 +134,7 @@ class BotApp:
         approvals = self._approvals(store, keys, responder, gateway, tasks, timer_store)
         notifier.approvals = approvals
         await self.timers.start()
+        await approvals.start_executions()
         self.services = BotServices(
             settings, store, gateway, notifier, flows, tasks, approvals, escalation_config=escalation_config
         )
@@ -179,6 +181,7 @@ class BotApp:
             tasks,
             timers=timers,
             lifetime_s=self.settings.approval_lifetime_s,
+            outcomes=SlackOutcomePresenter(gateway),
         )
         self.timers.register(EXPIRY_TIMER, approvals.on_expiry_timer)
         return approvals
@@ -188,6 +191,7 @@ class BotApp:
             client=services.gateway.client, request_verification_enabled=False, process_before_response=False
         )
         listeners.register(bolt, services)
+        verify_listeners.register(bolt, services)
         token = self.settings.slack_app_token.get_secret_value() if self.settings.slack_app_token else ""
         self.socket = AsyncSocketModeHandler(bolt, token)
         await self.socket.connect_async()  # type: ignore[no-untyped-call]
@@ -222,6 +226,9 @@ class BotApp:
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
             self.socket = None
+        if self.services is not None and self.services.approvals is not None:
+            # Running steps get up to their own timeout, then are killed and marked interrupted.
+            await self.services.approvals.stop_executions()
         if self.timers is not None:
             await self.timers.stop()
             self.timers = None

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     notify_webhook_url: str | None = None
     diagnostics_deadline_s: float = Field(default=60.0, gt=0)
     kill_switch: bool = False
+    # An approved step's owner renews its lease every third of this; a lapsed lease means "outcome unknown: verify".
+    execution_lease_s: float = Field(default=30.0, ge=1)
 
     @field_validator("slack_api_url")
     @classmethod
