@@ -15,7 +15,7 @@ return 'ok'
 
 # KEYS: approval hash. ARGV: now, owner known to be dead ('' = judge by the lease only), result text.
 # An execution whose lease lapsed (or whose owner is known dead) becomes `unknown`, once.
-# Returns unknown (this call settled it) | alive | missing | <status>.
+# Returns settled (this call did it) | alive | missing | <status>.
 SETTLE_LOST = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
@@ -24,7 +24,7 @@ local dead = ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'executor') == ARGV[2
 local lease = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0') or 0
 if not dead and lease > tonumber(ARGV[1]) then return 'alive' end
 redis.call('HSET', KEYS[1], 'status', 'unknown', 'result', ARGV[3], 'settled_at', ARGV[1])
-return 'unknown'
+return 'settled'
 """
 
 # KEYS: approval hash. ARGV: now, claim expiry. Who announces an unsettled outcome: one replica at a time;

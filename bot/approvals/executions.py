@@ -149,7 +149,7 @@ class ExecutionStore:
         return code
 
     async def settle_lost(self, incident_id: str, approval_id: str, now: float, dead_owner: str, result: str) -> str:
-        """Mark an execution whose owner is gone as `unknown`; 'unknown' only for the call that did it."""
+        """Mark an execution whose owner is gone as `unknown`; 'settled' only for the call that did it."""
         key = self.keys.approval(incident_id, approval_id)
         return str(await _call(self._settle(keys=[key], args=[repr(now), dead_owner, result])))
 

@@ -8,7 +8,6 @@ outcome unknown. A renewal that hangs counts as a failed one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -59,8 +58,8 @@ class StepLease:
         """Stop renewing; the step's process groups are dead by now, so nothing is left to reap."""
         if self._beat is not None:
             self._beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._beat
+            # asyncio.wait, not `await task`: a cancellation of the caller itself must still reach the caller.
+            await asyncio.wait({self._beat})
             self._beat = None
         if self._recorded:
             try:

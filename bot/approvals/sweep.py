@@ -19,6 +19,8 @@ from bot.errors import BotError
 
 log = logging.getLogger(__name__)
 
+STOP_WITHIN_S = 5.0
+
 
 class ExecutionSweeper:
     """Settles lost executions and reaps orphaned process groups; one per process."""
@@ -37,6 +39,7 @@ class ExecutionSweeper:
         self.clock = clock
         self.interval_s = interval_s
         self._loop: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
 
     async def recover(self) -> None:
         """Start-up: reap orphans on this host and settle executions whose owner here is dead (start() announces)."""
@@ -87,25 +90,27 @@ class ExecutionSweeper:
     def start(self) -> None:
         """Sweep now, then every `interval_s`, in the background until stop()."""
         if self._loop is None:
-            self._loop = asyncio.create_task(self._run(), name="execution-sweep")
+            self._stop = asyncio.Event()
+            self._loop = asyncio.create_task(self._run(self._stop), name="execution-sweep")
 
     async def stop(self) -> None:
-        """Stop the periodic sweep."""
+        """Stop the periodic sweep (the flag ends it even if a library swallowed the cancellation)."""
         if self._loop is not None:
+            self._stop.set()
             self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+            await asyncio.wait({self._loop}, timeout=STOP_WITHIN_S)
             self._loop = None
 
-    async def _run(self) -> None:
-        while True:
+    async def _run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
             try:
                 await self.reap()
                 await self.sweep_once()
             except Exception:
                 # The sweep is what notices lost steps: it must outlive any one failure (logged, never hidden).
                 log.exception("execution sweep failed; retrying at the next interval")
-            await asyncio.sleep(self.interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.interval_s)
 
     def _owner_dead_here(self, record: ExecutionRecord) -> bool:
         return (
@@ -121,7 +126,7 @@ class ExecutionSweeper:
         if code == "alive":
             # The index score is only a hint: move it to the lease the record holds.
             await self.executions.enlist(ref.incident_id, ref.approval_id, record.lease_until)
-        elif code == "unknown":
+        elif code == "settled":
             log.warning("execution lost its owner", extra={"approval": ref.approval_id, "why": why})
             await self.executions.enlist(ref.incident_id, ref.approval_id, self.clock())
         return code
