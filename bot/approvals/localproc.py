@@ -43,6 +43,11 @@ def _stat_fields(pid: int) -> list[str] | None:
     return raw.rsplit(")", 1)[1].split()
 
 
+def _running(fields: list[str] | None) -> bool:
+    # A zombie (Z) or dying (X) process has exited: only its parent has yet to collect its status.
+    return fields is not None and len(fields) > 19 and fields[0] not in ("Z", "X")
+
+
 def start_ticks(pid: int) -> int | None:
     """The start time of a live process, or None when there is no such process."""
     fields = _stat_fields(pid)
@@ -61,8 +66,9 @@ def myself() -> ProcessId:
 
 
 def is_alive(process: ProcessId) -> bool:
-    """The very process recorded is still running (not merely one with the same pid)."""
-    return process.start != 0 and start_ticks(process.pid) == process.start
+    """The very process recorded is still running (not merely one with the same pid, nor its zombie)."""
+    fields = _stat_fields(process.pid)
+    return process.start != 0 and _running(fields) and fields is not None and int(fields[19]) == process.start
 
 
 def scope() -> str:
@@ -76,10 +82,11 @@ def scope() -> str:
 
 
 def group_members(pgid: int) -> list[int]:
-    """Every live process whose process group is `pgid`."""
+    """Every running process (zombies excluded) whose process group is `pgid`."""
     members = []
     for entry in PROC.iterdir():
-        if entry.name.isdigit() and process_group(int(entry.name)) == pgid:
+        fields = _stat_fields(int(entry.name)) if entry.name.isdigit() else None
+        if _running(fields) and fields is not None and int(fields[2]) == pgid:
             members.append(int(entry.name))
     return members
 

@@ -18,7 +18,7 @@ ALLOWLIST = ["sleep", "true"]
 
 
 def exec_alert(scenario: str) -> dict[str, Any]:
-    """An Alertmanager v4 message with one ExecDrill alert; `scenario` picks the step (long: 10 s, stuck: 60 s)."""
+    """One ExecDrill alert (Alertmanager v4); `scenario` picks the step: long (10 s), stuck (60 s, cut at 5 s)."""
     labels = {"alertname": "ExecDrill", "service": "api", "severity": "critical", "scenario": scenario, "env": "prod"}
     alert = {
         "status": "firing",
