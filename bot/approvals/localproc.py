@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 PROC = Path("/proc")
+KILL_WAIT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -107,4 +109,8 @@ def reap_group(leader: ProcessId) -> ReapOutcome:
         return ReapOutcome.REUSED
     with contextlib.suppress(ProcessLookupError):
         os.killpg(leader.pid, signal.SIGKILL)
+    # SIGKILL lands asynchronously; wait (briefly) so "reaped" means gone, not merely signalled.
+    deadline = time.monotonic() + KILL_WAIT_S
+    while group_members(leader.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
     return ReapOutcome.KILLED
