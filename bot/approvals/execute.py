@@ -106,6 +106,8 @@ class Executor:
         try:
             actor = ",".join(approval.approved_by)
             await self.recorder.audit(approval, f"{approval.kind.value}.execution", actor, "started")
+            running = f"{approval.name}: running"
+            await self.recorder.timeline(incident.id, EventType.ACTION, running, actor, approval, {"owner": self.owner})
             before = await self.recorder.last_diagnostics(incident.id)
             started = time.monotonic()
             remediation = self.responder.runbook(approval.runbook_id).remediation(approval.step_id)

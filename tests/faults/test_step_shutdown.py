@@ -11,6 +11,7 @@ import pytest
 from bot.approvals.localproc import group_members
 from bot.approvals.models import ApprovalStatus
 from bot.connections import Redis
+from bot.incidents.store import IncidentStore
 from bot.keys import Keys
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.emulator.driver import find_button
@@ -52,6 +53,9 @@ async def test_sigterm_gives_the_step_its_timeout_then_kills_and_marks_it(
             counts = await audit_counts(redis, keys)
             assert counts.get("step.execution") == 1 and counts.get("step.interrupted") == 1
             assert "step.result" not in counts
+            timeline = [e.summary for e in await IncidentStore(redis, keys).read_timeline(incident_id)]
+            assert "Run the stuck job: running" in timeline
+            assert any(s.startswith("Run the stuck job: outcome unknown, verify") for s in timeline)
             record = await executions(redis, keys).get(incident_id, approval_id)
             assert record is not None and record.fields.get("noticed") == "1"
             assert await executions(redis, keys).due(time.time() + 3600) == []
