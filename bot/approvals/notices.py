@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from bot import metrics
 from bot.approvals.executions import ExecutionStore
 from bot.approvals.models import Approval, ApprovalStatus
 from bot.approvals.ports import ApprovalPresenter, OutcomePresenter
@@ -87,6 +88,8 @@ class OutcomeNotices:
         return True
 
     async def _record(self, approval: Approval, owner: str, pgid: int | None) -> None:
+        if approval.status is ApprovalStatus.UNKNOWN:  # interrupted ones were counted by the runner that stopped them
+            metrics.STEPS_EXECUTED.labels(approval.service, approval.action_name, "unknown").inc()
         data = {"why": approval.result, "owner": owner, "pgid": pgid}
         await self.recorder.audit(approval, audit_action(approval), BOT_ACTOR, approval.status.value, data)
         summary = f"{approval.name}: outcome unknown, verify ({approval.result})"
