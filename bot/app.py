@@ -43,6 +43,7 @@ from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
+from bot.slack.verify_listeners import SlackOutcomePresenter
 from bot.tasks import TaskSupervisor
 from bot.web import build_web_app, connection_limits, start_http_server
 
@@ -144,6 +145,7 @@ class BotApp:
         approvals = self._approvals(store, keys, responder, gateway, tasks, timer_store)
         notifier.approvals = approvals
         await self.timers.start()
+        await approvals.start_executions()
         self.services = BotServices(
             settings, store, gateway, notifier, flows, tasks, approvals, escalation_config=escalation_config
         )
@@ -190,6 +192,7 @@ class BotApp:
             tasks,
             timers=timers,
             lifetime_s=self.settings.approval_lifetime_s,
+            outcomes=SlackOutcomePresenter(gateway),
         )
         self.timers.register(EXPIRY_TIMER, approvals.on_expiry_timer)
         return approvals
@@ -234,6 +237,9 @@ class BotApp:
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
             self.socket = None
+        if self.services is not None and self.services.approvals is not None:
+            # Running steps get up to their own timeout, then are killed and marked interrupted.
+            await self.services.approvals.stop_executions()
         if self.timers is not None:
             await self.timers.stop()
             self.timers = None

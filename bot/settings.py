@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     slack_call_deadline_s: float = Field(default=120.0, gt=0)
     slack_attempt_timeout_s: float = Field(default=20.0, gt=0)
     slack_max_attempts: int = Field(default=5, ge=1)
+    # An approved step's owner renews its lease every third of this; a lapsed lease means "outcome unknown: verify".
+    execution_lease_s: float = Field(default=30.0, ge=1)
 
     @field_validator("slack_api_url")
     @classmethod

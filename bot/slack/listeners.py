@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import metrics
 from bot.services import BotServices
-from bot.slack import approval_listeners, escalation_listeners, incident_commands  # noqa: F401  (registers /incident)
+from bot.slack import approval_listeners, escalation_listeners, incident_commands, verify_listeners  # noqa: F401  (registers /incident)
 from bot.slack.commands import dispatch
 from bot.slack.errors import reply_for_error
 from bot.slack.stale_actions import register as register_stale_actions
@@ -34,6 +34,7 @@ def register(app: AsyncApp, services: BotServices) -> None:
 
     approval_listeners.register(app, services)
     escalation_listeners.register(app, services)
+    verify_listeners.register(app, services)
     register_stale_actions(app)  # keep last: it answers every click no listener above claimed
 
     @app.error
