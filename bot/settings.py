@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     diagnostics_deadline_s: float = Field(default=60.0, gt=0)
     kill_switch: bool = False
 
+    # Redis faults answer fast: every call is bounded, and a webhook answers 503 rather than hang.
+    redis_socket_timeout_s: float = Field(default=5.0, gt=0)
+    redis_connect_timeout_s: float = Field(default=2.0, gt=0)
+    redis_health_check_s: float = Field(default=15.0, ge=0)
+    redis_pool_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_deadline_s: float = Field(default=1.5, gt=0)
+
     @field_validator("slack_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
