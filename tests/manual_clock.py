@@ -8,6 +8,8 @@ import itertools
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from bot.escalation.scheduler import TimerScheduler
+
 
 class ManualClock:
     """Time stands still until `advance`; sleepers wake in order as it passes their deadline."""
@@ -66,3 +68,18 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], limit_s: float
             return
         assert loop.time() < deadline, "condition not met in time"
         await asyncio.sleep(0.005)
+
+
+async def run_for(scheduler: TimerScheduler, clock: ManualClock, seconds: float, step_s: float = 0.5) -> None:
+    """Move time on by `seconds` in steps, firing what falls due at each step as the tick loop would."""
+    left = seconds
+    while True:
+        for _ in range(100):  # a backlog larger than one batch takes several pumps
+            claimed = await scheduler.pump()
+            await scheduler.drain()
+            if not claimed:
+                break
+        if left <= 0:
+            return
+        await clock.advance(min(step_s, left))
+        left -= step_s
