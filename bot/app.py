@@ -49,7 +49,7 @@ from bot.web import CheckResult, build_web_app, ping_within
 log = logging.getLogger(__name__)
 
 # /readyz's Redis PING gets this long, well inside the endpoint's own deadline.
-READINESS_REDIS_S = 0.5
+READINESS_REDIS_S = 0.3
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:

@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     redis_connect_timeout_s: float = Field(default=2.0, gt=0)
     redis_health_check_s: float = Field(default=15.0, ge=0)
     redis_pool_timeout_s: float = Field(default=5.0, gt=0)
-    webhook_deadline_s: float = Field(default=1.5, gt=0)
+    webhook_deadline_s: float = Field(default=1.0, gt=0)
 
     @field_validator("slack_api_url")
     @classmethod

@@ -14,7 +14,7 @@ CheckResult = bool | str
 ReadinessCheck = Callable[[], Awaitable[Mapping[str, CheckResult]]]
 
 # /readyz answers within this whatever its checks do; a probe's own timeout is usually 1 s.
-READINESS_DEADLINE_S = 0.8
+READINESS_DEADLINE_S = 0.5
 
 
 def build_web_app(

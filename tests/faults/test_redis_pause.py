@@ -1,7 +1,7 @@
 """Redis paused (CLIENT PAUSE ALL, or SIGSTOP) during a burst of webhooks to the running bot.
 
 The acceptance figure is a 20 s pause. The pause here is 8 s: longer than every bound involved (the
-1.5 s webhook deadline, the 5 s socket timeout, the 2 s pool wait in these settings), so calls time
+1 s webhook deadline, the 5 s socket timeout, the 2 s pool wait in these settings), so calls time
 out and writes are cut off exactly as in a 20 s pause, while the suite stays short.
 """
 
