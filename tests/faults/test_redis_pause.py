@@ -174,7 +174,9 @@ async def test_webhooks_answer_fast_and_lose_nothing_while_redis_is_paused(
     latencies = [seconds for _, seconds, _ in probe.answers]
     assert max(latencies) < 1.0, f"/readyz took {max(latencies):.2f}s"
     during = [body for status, _, body in probe.answers if status == 503]
-    assert during and all(body["reasons"].get("redis") for body in during)  # type: ignore[union-attr]
+    # Every "not ready" names its reason: the Redis check's own, or the overall bound when the loop lagged.
+    assert during and all(body["reasons"] for body in during)
+    assert any("redis" in body["reasons"] for body in during)  # type: ignore[operator]
     assert probe.answers[-1][0] == 200
     await check_nothing_half_written(redis_process.url)
     await eventually(lambda: all_provisioned(redis_process.url), limit_s=60)
