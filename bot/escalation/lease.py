@@ -47,13 +47,13 @@ class LeaseTerms:
         return cls(lease_s=lease_s, renew_every_s=lease_s / 3, margin_s=margin)
 
 
-async def race(task: asyncio.Future[Any], seconds: float, sleep: Sleep) -> bool:
-    """Wait for `task` at most `seconds` on the injected clock; True if it is done."""
-    if task.done():
-        return True
+async def race(task: asyncio.Future[Any], seconds: float, sleep: Sleep, *others: asyncio.Future[Any]) -> bool:
+    """Wait for `task` (or any of `others`) at most `seconds` on the injected clock; True if `task` is done."""
+    if task.done() or any(o.done() for o in others):
+        return task.done()
     timer = asyncio.ensure_future(sleep(max(0.0, seconds)))
     try:
-        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task, timer, *others}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         timer.cancel()
     return task.done()
@@ -96,9 +96,11 @@ async def _supervise(
         if sent_at >= cutoff:
             raise LeaseLost(f"no renewal confirmed; {terms.margin_s:g} s of the lease left")
         renewal = asyncio.ensure_future(renew(sent_at))
-        if not await race(renewal, (cutoff - sent_at).total_seconds(), sleep):
+        if not await race(renewal, (cutoff - sent_at).total_seconds(), sleep, task):
             renewal.cancel()
             await asyncio.gather(renewal, return_exceptions=True)
+            if task.done():  # the handler finished while the renewal hung: its result stands
+                return
             raise LeaseLost("the lease renewal did not answer before the lease ran low")
         try:
             held = renewal.result()

@@ -77,6 +77,14 @@ async def test_a_hung_renewal_cancels_the_handler_with_the_margin_left() -> None
     assert work.cancelled_at == T0 + timedelta(seconds=TERMS.lease_s - TERMS.margin_s)
 
 
+async def test_a_handler_that_finishes_during_a_hung_renewal_keeps_its_result() -> None:
+    clock, work, renewals, task = await start("hang")
+    await clock.advance(5)  # the renewal asked at 4 s hangs
+    work.release.set()
+    await task
+    assert work.done and work.cancelled_at is None and renewals.asked == [T0 + timedelta(seconds=4)]
+
+
 async def test_failing_renewals_are_retried_then_the_handler_is_cancelled_in_time() -> None:
     clock, work, renewals, task = await start("error")
     await clock.advance(30)
