@@ -23,14 +23,18 @@ class ManualClock:
         """The current (manual) time."""
         return self._now
 
-    async def sleep(self, seconds: float) -> None:
-        """Return once the clock has been advanced by `seconds` (at once for zero or less)."""
-        if seconds <= 0:
-            await asyncio.sleep(0)
-            return
+    def sleep(self, seconds: float) -> asyncio.Future[None]:
+        """Done once the clock has been advanced by `seconds` (at once for zero or less).
+
+        The deadline is taken when `sleep` is called, not when the awaiting task next runs, so time
+        moved by the test in between never stretches it.
+        """
         wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._now + timedelta(seconds=seconds), next(self._seq), wake))
-        await wake
+        if seconds <= 0:
+            wake.set_result(None)
+        else:
+            heapq.heappush(self._sleepers, (self._now + timedelta(seconds=seconds), next(self._seq), wake))
+        return wake
 
     async def advance(self, seconds: float) -> None:
         """Move time forward, waking each sleeper at its own deadline and letting it run before the next."""
