@@ -51,12 +51,17 @@ async def snapshot(client: Redis) -> Snapshot:
     streams: dict[str, list[str]] = {}
     keys: set[str] = set()
     async for key in client.scan_iter(match=f"{PREFIX}:*", count=1000):
-        keys.add(key)
         kind = await client.type(key)
         if kind == "hash":
-            hashes[key] = await client.hgetall(key)
+            fields = await client.hgetall(key)
+            if not fields:
+                continue  # deleted while we looked (a timer completing): not part of this snapshot
+            hashes[key] = fields
         elif kind == "stream":
             streams[key] = [sid for sid, _ in await client.xrange(key)]
+        elif kind == "none":
+            continue
+        keys.add(key)
     return Snapshot(hashes, streams, keys)
 
 
