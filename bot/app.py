@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals.service import EXPIRY_TIMER, ApprovalService
 from bot.approvals.store import ApprovalStore
-from bot.connections import RedisHandle, connect
+from bot.connections import RedisHandle, connect, redis_timeouts
 from bot.engine.responder import RunbookResponder
 from bot.escalation.engine import Escalator
 from bot.escalation.loader import EscalationConfig, load_escalation
@@ -45,9 +45,12 @@ from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
 from bot.slack.verify_listeners import SlackOutcomePresenter
 from bot.tasks import TaskSupervisor
-from bot.web import build_web_app, connection_limits, start_http_server
+from bot.web import CheckResult, build_web_app, connection_limits, ping_within, start_http_server
 
 log = logging.getLogger(__name__)
+
+# /readyz's Redis PING gets this long, well inside the endpoint's own deadline.
+READINESS_REDIS_S = 0.3
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -114,7 +117,7 @@ class BotApp:
 
     async def _build(self) -> BotServices:
         settings = self.settings
-        self.redis = await connect(settings.redis_url, settings.data_dir)
+        self.redis = await connect(settings.redis_url, settings.data_dir, redis_timeouts(settings))
         keys = Keys(settings.redis_prefix)
         store = IncidentStore(
             self.redis.client,
@@ -216,14 +219,11 @@ class BotApp:
         self.web_runner = server.runner
         self.http_port = server.port
 
-    async def readiness(self) -> dict[str, bool]:
-        """Redis reachable and Socket Mode connected."""
-        redis_ok = False
+    async def readiness(self) -> dict[str, CheckResult]:
+        """Redis answering (within a bound, else the reason) and Socket Mode connected."""
+        redis_ok: CheckResult = "not connected"
         if self.redis is not None:
-            try:
-                redis_ok = bool(await self.redis.client.ping())
-            except Exception:
-                redis_ok = False
+            redis_ok = await ping_within(self.redis.client.ping, READINESS_REDIS_S)
         socket_ok = False
         if self.socket is not None:
             socket_ok = await self.socket.client.is_connected()

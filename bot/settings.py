@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     # An approved step's owner renews its lease every third of this; a lapsed lease means "outcome unknown: verify".
     execution_lease_s: float = Field(default=30.0, ge=1)
 
+    # Redis faults answer fast: every call is bounded, and a webhook answers 503 rather than hang.
+    redis_socket_timeout_s: float = Field(default=5.0, gt=0)
+    redis_connect_timeout_s: float = Field(default=2.0, gt=0)
+    redis_health_check_s: float = Field(default=15.0, ge=0)
+    redis_pool_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_deadline_s: float = Field(default=1.0, gt=0)
+
     @field_validator("slack_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
