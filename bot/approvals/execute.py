@@ -25,6 +25,7 @@ from bot.runbooks.schema import Action, Remediation
 from hooks.base import ActionHook, ActionOutput
 
 log = logging.getLogger(__name__)
+NOTHING_TO_UNDO = "nothing ran, so there is nothing to roll back"
 
 OfferPlan = Callable[[Incident, PlanOutcome], Awaitable[Any]]
 # Proposes the rollback of a failed request; returns the new request, or raises BotError when it cannot.
@@ -82,7 +83,9 @@ class Executor:
             incident.id, EventType.ACTION, f"{approval.name}: {status.value} ({verdict})", actor, approval, data
         )
         outcome = ExecutionOutcome(passed, verdict, output.output, duration)
-        if not passed and approval.kind is ApprovalKind.STEP:
+        if not passed and approval.kind is ApprovalKind.STEP and not output.acted:
+            outcome = ExecutionOutcome(**{**outcome.__dict__, "rollback_note": NOTHING_TO_UNDO})
+        elif not passed and approval.kind is ApprovalKind.STEP:
             rollback = await self._rollback_action(remediation, hook, config, incident, output)
             outcome = await self._offer_rollback(incident, approval, rollback, outcome, offer_rollback)
         await self.presenter.show_result(incident, approval, outcome)
@@ -98,9 +101,13 @@ class Executor:
         timeout = remediation.timeout if remediation is not None else 300.0
         try:
             hook, config = self.responder.prepare_action(action_of(approval), incident)
+        except BotError as exc:  # refused before the hook ran: nothing changed
+            return ActionOutput(False, f"{type(exc).__name__}: {exc}", acted=False), None, None
+        try:
             bound = params_hash(approval.action_name, config.model_dump(mode="json"), incident.environment)
             if bound != approval.params_hash:
-                return ActionOutput(False, "refused: the step's parameters changed since it was approved"), None, None
+                refused = "refused: the step's parameters changed since it was approved"
+                return ActionOutput(False, refused, acted=False), None, None
             ctx = self.responder.hook_context(incident, first_alert_of(incident))
             return await asyncio.wait_for(hook.execute(config, ctx), timeout), hook, config
         except TimeoutError:

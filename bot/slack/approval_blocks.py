@@ -9,6 +9,8 @@ from typing import Any
 from bot.approvals.models import Approval, ApprovalKind, ApprovalStatus
 from bot.approvals.ports import ExecutionOutcome
 from bot.engine.types import DiagnosticResult
+from bot.errors import InvalidInput
+from bot.policy.approvers import EntryKind, parse_entry
 from bot.slack.blocks import MAX_BLOCKS, VERDICT_ICON, Block, format_value, mrkdwn, section
 from bot.slack.escape import code_block, escape_text, truncate
 
@@ -29,7 +31,7 @@ STATE_TEXT = {
     ApprovalStatus.SHADOW: ":ghost: *shadow mode*: not run; what would run is logged",
     ApprovalStatus.EXECUTING: ":hourglass_flowing_sand: approved by {by} · running",
     ApprovalStatus.APPROVED: ":hourglass_flowing_sand: approved by {by} · starting",
-    ApprovalStatus.SUCCEEDED: ":white_check_mark: approved by {by} · succeeded: {result}",
+    ApprovalStatus.SUCCEEDED: ":white_check_mark: approved by {by} · succeeded ({result})",
     ApprovalStatus.FAILED: ":x: approved by {by} · failed: {result}",
     ApprovalStatus.DONE: ":white_check_mark: done by {finished}",
     ApprovalStatus.SKIPPED: ":fast_forward: skipped by {finished}",
@@ -76,16 +78,19 @@ def buttons(approval: Approval) -> list[dict[str, Any]]:
     return [approve, _button("Dry run", ActionId.DRY_RUN, approval.id), _button("Skip", ActionId.SKIP, approval.id)]
 
 
+def risk_text(approval: Approval) -> str:
+    """Irreversible, manual, reversible only when the step has a rollback, else plainly "no rollback"."""
+    if approval.irreversible:
+        return ":warning: *irreversible*"
+    if approval.kind is ApprovalKind.MANUAL:
+        return "manual"
+    rollback = next((g for g in approval.guards if g.startswith("rollback: ")), None)
+    return f"reversible ({escape_text(rollback)})" if rollback else "no rollback"
+
+
 def step_text(approval: Approval) -> str:
     """What the step is, exactly what will run, its risk and why it is offered."""
-    risk = (
-        ":warning: *irreversible*"
-        if approval.irreversible
-        else "reversible"
-        if approval.kind is not ApprovalKind.MANUAL
-        else "manual"
-    )
-    text = f"*{escape_text(approval.name)}* ({approval.kind.value}) · risk: {risk}"
+    text = f"*{escape_text(approval.name)}* ({approval.kind.value}) · risk: {risk_text(approval)}"
     if approval.description:
         text += f"\n{escape_text(approval.description)}"
     if approval.what_runs:
@@ -97,6 +102,16 @@ def step_text(approval: Approval) -> str:
     return text
 
 
+def approver_mention(entry: str) -> str:
+    """An approvers entry as Slack shows it: a user or group mention, `@handle`, or the role."""
+    try:
+        parsed = parse_entry(entry)
+    except InvalidInput:
+        return escape_text(entry)
+    # `@handle` groups stay as typed (escaped); ids become mentions Slack renders with the current name.
+    return escape_text(entry) if parsed.kind is EntryKind.GROUP and entry.startswith("@") else str(parsed)
+
+
 def state_line(approval: Approval, now: float) -> str:
     """The request's state in one line (open requests show who may approve and when it expires)."""
     by = ", ".join(f"<@{u}>" if u != "bot" else "the bot (automatic)" for u in approval.approved_by) or "nobody"
@@ -104,7 +119,7 @@ def state_line(approval: Approval, now: float) -> str:
     template = STATE_TEXT[ApprovalStatus.EXPIRED] if lapsed else STATE_TEXT.get(approval.status)
     if template is not None:
         return template.format(by=by, result=escape_text(approval.result or ""), finished=f"<@{approval.finished_by}>")
-    who = ", ".join(escape_text(a) for a in approval.approvers) or "anyone"
+    who = ", ".join(approver_mention(a) for a in approval.approvers) or "anyone"
     left = max(0, int(approval.expires_at - now))
     line = f"approvers: {who} · trust: {approval.trust} · expires in {left}s"
     if approval.required > 1:
@@ -117,11 +132,11 @@ def state_line(approval: Approval, now: float) -> str:
 
 
 def plan_message(title: str, approvals: Sequence[Approval], notes: Sequence[str], now: float) -> list[Block]:
-    """The plan: one section per step, its state, and buttons while it is open."""
+    """The plan: one section per step, its state, and buttons while it is open (`title` is mrkdwn, escaped)."""
     if not approvals:
-        blocks = [section(f":mag: *No further step offered* — {escape_text(title)}")]
+        blocks = [section(f":mag: *No further step offered* — {title}")]
     else:
-        blocks = [section(f":compass: *Next safe step* — {escape_text(title)}")]
+        blocks = [section(f":compass: *Next safe step* — {title}")]
         for approval in approvals[: (MAX_BLOCKS - 2) // 3]:
             blocks.append(section(step_text(approval), block_id=f"step:{approval.id}"))
             blocks.append({"type": "context", "elements": [mrkdwn(state_line(approval, now))]})
