@@ -12,7 +12,7 @@ from bot.engine.types import DiagnosticResult
 from bot.errors import InvalidInput
 from bot.policy.approvers import EntryKind, parse_entry
 from bot.slack.blocks import MAX_BLOCKS, VERDICT_ICON, Block, format_value, mrkdwn, section
-from bot.slack.escape import code_block, escape_text, truncate
+from bot.slack.escape import code_block, escape_keeping_mentions, escape_text, truncate
 
 OUTPUT_EXCERPT = 2500
 BUTTON_TEXT = 75
@@ -79,13 +79,15 @@ def buttons(approval: Approval) -> list[dict[str, Any]]:
 
 
 def risk_text(approval: Approval) -> str:
-    """Irreversible, manual, reversible only when the step has a rollback, else plainly "no rollback"."""
+    """Irreversible, manual, the rollback offered on failure, else plainly "no rollback" (never a bare "reversible")."""
     if approval.irreversible:
         return ":warning: *irreversible*"
     if approval.kind is ApprovalKind.MANUAL:
         return "manual"
     rollback = next((g for g in approval.guards if g.startswith("rollback: ")), None)
-    return f"reversible ({escape_text(rollback)})" if rollback else "no rollback"
+    if rollback is None:
+        return "no rollback"
+    return f"if it fails, a rollback ({escape_text(rollback.removeprefix('rollback: '))}) is offered"
 
 
 def step_text(approval: Approval) -> str:
@@ -98,7 +100,7 @@ def step_text(approval: Approval) -> str:
     if approval.instructions:
         text += f"\n*Instructions:* {escape_text(approval.instructions)}"
     if approval.reason:
-        text += f"\n_why: {escape_text(approval.reason)}_"
+        text += f"\n_why: {escape_keeping_mentions(approval.reason)}_"
     return text
 
 
