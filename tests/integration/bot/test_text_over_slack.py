@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from bot.connections import Redis
 from bot.keys import Keys
 from bot.sandbox.emulator import Message
 from bot.sandbox.stack import SandboxStack, start_sandbox
-from tests.integration.bot.conftest import RUNBOOKS, ApiServer, alertmanager_payload, post_alert
+from tests.conftest import Serve
+from tests.integration.bot.conftest import FIXTURES, RUNBOOKS, ApiServer, alertmanager_payload, post_alert
 
 SANDBOX_ESCALATION = Path(__file__).resolve().parents[3] / "bot" / "sandbox" / "escalation"
 ALICE, BOB, CAROL = "U0ALICE001", "U0BOB00001", "U0CAROL001"
@@ -133,3 +135,29 @@ async def test_oncall_shows_now_and_next_with_the_hand_off(stack: SandboxStack) 
     assert lines[1].startswith(f"• `api-primary`: now <@{ALICE}> · next <@{ALICE}> again from ")
     assert lines[1].endswith(" 00:00 UTC (nobody else in this rotation)")
     assert lines[2].startswith(f"• `api-secondary`: now <@{BOB}> · next <@{BOB}> again from ")
+
+
+async def test_a_failed_pager_answer_is_shown_escaped(
+    redis: Redis, redis_url: str, keys: Keys, tmp_path: Path, serve: Serve
+) -> None:
+    async def enqueue(request: web.Request) -> web.Response:
+        return web.Response(status=400, text="<!channel> bad & key", content_type="text/plain")
+
+    app = web.Application()
+    app.router.add_post("/v2/enqueue", enqueue)
+    pagerduty = await serve(app)
+    started = await start_sandbox(
+        redis_url=redis_url,
+        redis_prefix=keys.prefix,
+        runbooks_path=RUNBOOKS,
+        escalation_path=FIXTURES / "escalation_pager",
+        data_dir=tmp_path,
+        pagerduty_events_url=f"{pagerduty}/v2/enqueue",
+        pagerduty_routing_key="R0UTINGKEY",
+    )
+    try:
+        channel = await open_incident(started)
+        note = await started.emulator.wait_for_message(channel, ":warning: pagerduty page", timeout=10)
+        assert (note.text or "").endswith(": &lt;!channel&gt; bad &amp; key")
+    finally:
+        await started.stop()
