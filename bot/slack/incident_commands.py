@@ -158,7 +158,9 @@ async def handle_update(ctx: CommandContext) -> str:
     )
     if incident.channel_id:
         await ctx.services.gateway.post_message(
-            incident.channel_id, f":memo: *Status update* from <@{ctx.user_id}>: {escape_text(text)}"
+            # A colleague picked from autocomplete stays a mention; `<!channel>` and links are escaped.
+            incident.channel_id,
+            f":memo: *Status update* from <@{ctx.user_id}>: {escape_keeping_mentions(text)}",
         )
     if ctx.services.flows.escalation is not None:
         await ctx.services.flows.escalation.status_updated(incident.id)
