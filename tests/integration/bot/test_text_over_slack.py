@@ -76,7 +76,9 @@ async def test_an_update_is_stored_as_typed_and_shown_escaped_once(stack: Sandbo
     notes = [e.summary for e in await services.store.read_timeline("INC-1") if e.data.get("kind") == "status_update"]
     assert notes == ["a && b <!channel>"]
 
-    await command(stack, "alice", channel, f"update ask <@{BOB}> & <http://127.0.0.1:9/x|here>", "Update recorded on INC-1")
+    await command(
+        stack, "alice", channel, f"update ask <@{BOB}> & <http://127.0.0.1:9/x|here>", "Update recorded on INC-1"
+    )
     second = await stack.emulator.wait_for_message(channel, "ask", timeout=5)
     assert (second.text or "").endswith(f": ask <@{BOB}> &amp; &lt;http://127.0.0.1:9/x|here&gt;")
 
