@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
     from bot.escalation.loader import EscalationConfig
     from bot.slack.access_gate import AccessGate
+    from bot.slack.people import PeopleDirectory
 
 
 @dataclass
@@ -31,3 +32,4 @@ class BotServices:
     approvals: ApprovalService | None = None
     escalation_config: EscalationConfig | None = None
     access: AccessGate | None = None
+    people: PeopleDirectory | None = None

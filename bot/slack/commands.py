@@ -44,7 +44,6 @@ class Subcommand:
 
 REGISTRY: dict[str, Subcommand] = {}
 _INCIDENT_ID = re.compile(r"^INC-\d+$", re.IGNORECASE)
-_USER = re.compile(r"^<@([UW][A-Z0-9]+)(\|[^>]*)?>$")
 
 
 def subcommand(name: str, usage: str, help: str) -> Callable[[Handler], Handler]:
@@ -105,9 +104,3 @@ async def dispatch(text: str, user_id: str, channel_id: str, services: BotServic
 def is_incident_id(word: str) -> bool:
     """Whether a word looks like INC-<n>."""
     return bool(_INCIDENT_ID.match(word))
-
-
-def user_mention(word: str) -> str | None:
-    """The user id in a `<@U123|name>` mention, if the word is one."""
-    match = _USER.match(word)
-    return match.group(1) if match else None

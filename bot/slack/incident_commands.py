@@ -8,9 +8,10 @@ from bot.incidents.models import EventType, Incident, Status, TimelineEvent
 from bot.incidents.postmortem import draft_postmortem
 from bot.policy.access import DECLARE, DECLARE_PROTECTED, commander_action
 from bot.slack.access_gate import gate_of
-from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand, user_mention
+from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand
 from bot.slack.escalation_listeners import acknowledge_text
-from bot.slack.escape import escape_text, split_text
+from bot.slack.escape import escape_keeping_mentions, escape_text, split_text
+from bot.slack.people import people_of
 
 
 async def target_incident(ctx: CommandContext, action: str | None = None) -> Incident:
@@ -125,11 +126,13 @@ async def handle_reopen(ctx: CommandContext) -> str:
 @subcommand("commander", "commander @user [INC-n]", "hand the incident to a commander")
 async def handle_commander(ctx: CommandContext) -> str:
     """Assign the commander."""
-    user = user_mention(ctx.args.pop(0)) if ctx.args else None
-    if ctx.args and not is_incident_id(ctx.args[0]):
-        user = None
-    if user is None:
+    # Everything before an optional trailing INC-n names the person: `@carol`, `@Carol Tanaka`, `<@U…>`, an email.
+    incident_arg = [ctx.args.pop()] if ctx.args and is_incident_id(ctx.args[-1]) else []
+    typed = " ".join(ctx.args)
+    if not typed:
         raise InvalidInput("name the commander: `/incident commander @alice`", ["user"])
+    user = await people_of(ctx.services).resolve(typed)
+    ctx.args[:] = incident_arg
     incident = await target_incident(ctx, commander_action(ctx.user_id, user))
 
     def assign(i: Incident) -> list[TimelineEvent]:
@@ -155,7 +158,9 @@ async def handle_update(ctx: CommandContext) -> str:
     )
     if incident.channel_id:
         await ctx.services.gateway.post_message(
-            incident.channel_id, f":memo: *Status update* from <@{ctx.user_id}>: {escape_text(text)}"
+            # A colleague picked from autocomplete stays a mention; `<!channel>` and links are escaped.
+            incident.channel_id,
+            f":memo: *Status update* from <@{ctx.user_id}>: {escape_keeping_mentions(text)}",
         )
     if ctx.services.flows.escalation is not None:
         await ctx.services.flows.escalation.status_updated(incident.id)
@@ -192,7 +197,7 @@ async def handle_timeline(ctx: CommandContext) -> str:
     """Show the tail of the timeline."""
     incident = await target_incident(ctx)
     events = (await ctx.services.store.read_timeline(incident.id))[-20:]
-    lines = [f"`{e.at:%H:%M:%S}` {e.type.value}: {escape_text(e.summary)}" for e in events]
+    lines = [f"`{e.at:%H:%M:%S}` {escape_keeping_mentions(e.headline())}" for e in events]
     return f"*{incident.id} timeline*\n" + "\n".join(lines)
 
 
