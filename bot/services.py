@@ -15,6 +15,8 @@ from bot.tasks import TaskSupervisor
 if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
     from bot.escalation.loader import EscalationConfig
+    from bot.followups.service import FollowUpService
+    from bot.incidents.updates import UpdateFlows
     from bot.slack.access_gate import AccessGate
 
 
@@ -31,3 +33,5 @@ class BotServices:
     approvals: ApprovalService | None = None
     escalation_config: EscalationConfig | None = None
     access: AccessGate | None = None
+    updates: UpdateFlows | None = None
+    followups: FollowUpService | None = None
