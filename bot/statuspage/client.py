@@ -95,11 +95,13 @@ class StatuspageClient:
             wait = self._last + self.min_interval_s - self._monotonic()
             if wait > 0:
                 await self._sleep(wait)
-            self._last = self._monotonic()
             try:
                 return await self._http.request(method, path, json=body)
             except httpx.HTTPError as exc:
                 raise UpstreamError(f"statuspage: {method} {path}: {type(exc).__name__}: {exc}") from exc
+            finally:
+                # Counted from the answer: the server saw the request no later than that.
+                self._last = self._monotonic()
 
 
 def _retry_after(response: httpx.Response) -> float:
