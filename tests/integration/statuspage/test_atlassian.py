@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -61,7 +62,7 @@ async def test_open_update_resolve_reach_statuspage_in_order_within_its_rate(
     # The client kept to one request a second by itself: the server never had to refuse one.
     assert fake.refused == 0
     times = [c[2] for c in fake.calls]
-    assert all(b - a >= 0.99 for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= 0.99 for a, b in itertools.pairwise(times))
     # A repeated submission is the same job: nothing new reaches Statuspage.
     before = len(fake.calls)
     await service.submit(incident, "u1", PageStatus.IDENTIFIED, "Bad deploy *rolled back*")
