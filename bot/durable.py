@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 TIMER_KIND_PREFIX = "job:"
+# How soon a job that waits for another one (NotYet) looks again.
+NOT_YET_DELAY = timedelta(seconds=0.5)
 
 # Creates the record only when the key is new; returns 'new' or the existing state.
 CREATE = """
@@ -180,7 +182,7 @@ class DurableJobs:
             await self._give_up(incident_id, job_id, str(exc))
         except NotYet:
             await _call(self.redis.hincrby(key, "attempts", -1))
-            await self._arm(incident_id, job_id, kind, self.clock() + timedelta(seconds=self.backoff.base_s))
+            await self._arm(incident_id, job_id, kind, self.clock() + NOT_YET_DELAY)
         except Exception as exc:
             log.warning("job failed", extra={"job": job_id, "incident": incident_id, "attempt": attempt}, exc_info=exc)
             if attempt >= self.max_attempts:
