@@ -16,6 +16,7 @@ from aiohttp import web
 
 API_KEY = "sp-test-key"
 PAGE_ID = "pg1"
+INCIDENT_STATUSES = {"investigating", "identified", "monitoring", "resolved"}
 
 
 @dataclass
@@ -70,6 +71,10 @@ class FakeStatuspage:
         body = (await request.json())["incident"]
         if not body.get("name"):
             return web.json_response({"error": ["name can't be blank"]}, status=422)
+        if body.get("status", "investigating") not in INCIDENT_STATUSES:
+            return web.json_response({"error": ["status is not included in the list"]}, status=422)
+        if any(c not in self.components for c in body.get("component_ids", [])):
+            return web.json_response({"error": ["component_ids must belong to this page"]}, status=422)
         incident_id = uuid.uuid4().hex[:12]
         now = time.time()
         incident = {
@@ -93,6 +98,8 @@ class FakeStatuspage:
             return web.json_response({"error": "Not found"}, status=404)
         body = (await request.json())["incident"]
         status = body.get("status", incident["status"])
+        if status not in INCIDENT_STATUSES:
+            return web.json_response({"error": ["status is not included in the list"]}, status=422)
         if "status" in body or "body" in body:
             self._add_update(incident, status, body.get("body", ""))
         incident["status"] = status
