@@ -39,10 +39,11 @@ from bot.services import BotServices
 from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.approval_listeners import SlackApprovalPresenter
-from bot.slack.gateway import SlackGateway
+from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
+from bot.slack.verify_listeners import SlackOutcomePresenter
 from bot.stakeholders import Stakeholders, build_stakeholders
 from bot.statusweb import add_status_routes
 from bot.tasks import TaskSupervisor
@@ -59,6 +60,15 @@ def slack_client(settings: Settings) -> AsyncWebClient:
         token=token,
         base_url=settings.slack_api_url,
         retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=3), AsyncServerErrorRetryHandler(2)],
+    )
+
+
+def gateway_config(settings: Settings) -> GatewayConfig:
+    """The Slack gateway's deadline, attempt timeout and attempt budget from settings."""
+    return GatewayConfig(
+        deadline=settings.slack_call_deadline_s,
+        attempt_timeout=settings.slack_attempt_timeout_s,
+        max_attempts=settings.slack_max_attempts,
     )
 
 
@@ -116,7 +126,9 @@ class BotApp:
             timeline_max_len=settings.timeline_max_len,
             audit_max_len=settings.audit_max_len,
         )
-        gateway = self.gateway = SlackGateway(slack_client(settings), RateLimiter(scale=settings.slack_rate_scale))
+        gateway = self.gateway = SlackGateway(
+            slack_client(settings), RateLimiter(scale=settings.slack_rate_scale), config=gateway_config(settings)
+        )
         await gateway.start()
         catalog = self.catalog or load_catalog(settings.runbooks_path)
         for problem in catalog.problems:
@@ -139,6 +151,7 @@ class BotApp:
             settings, self.redis.client, keys, store, timer_store, self.timers, gateway, flows, escalation
         )
         await self.timers.start()
+        await approvals.start_executions()
         self.services = BotServices(
             settings, store, gateway, notifier, flows, tasks, approvals, escalation_config=escalation_config
         )
@@ -186,6 +199,7 @@ class BotApp:
             tasks,
             timers=timers,
             lifetime_s=self.settings.approval_lifetime_s,
+            outcomes=SlackOutcomePresenter(gateway),
         )
         self.timers.register(EXPIRY_TIMER, approvals.on_expiry_timer)
         return approvals
@@ -232,6 +246,9 @@ class BotApp:
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
             self.socket = None
+        if self.services is not None and self.services.approvals is not None:
+            # Running steps get up to their own timeout, then are killed and marked interrupted.
+            await self.services.approvals.stop_executions()
         if self.timers is not None:
             await self.timers.stop()
             self.timers = None

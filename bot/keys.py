@@ -124,6 +124,14 @@ class Keys:
         """Common start of every fired marker; the claim script appends `id:generation`."""
         return f"{self.prefix}:timer-fired:"
 
+    def executions(self) -> str:
+        """Sorted set of running (or unsettled) step executions, `incident/approval`, scored by lease expiry."""
+        return f"{self.prefix}:executions"
+
+    def process_groups(self, scope: str) -> str:
+        """Hash of the process groups steps started on one host and PID namespace (`scope`), by approval id."""
+        return f"{self.prefix}:pgroups:{scope}"
+
     def job(self, incident_id: str, job_id: str) -> str:
         """Hash recording one durable side-effect job (status page write, tracker export) of an incident."""
         return f"{self.prefix}:{{{incident_id}}}:job:{job_id}"

@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     http_header_timeout_s: float = Field(default=10.0, gt=0)
     webhook_body_timeout_s: float = Field(default=10.0, gt=0)
     http_max_connections: int = Field(default=512, gt=0)
+    # The Slack gateway: a caller waits at most this long for one call (queueing, Retry-After and retries
+    # included), one HTTP attempt at most slack_attempt_timeout_s, and 429s / refused connections are tried
+    # at most slack_max_attempts times; then the caller gets an UpstreamError.
+    slack_call_deadline_s: float = Field(default=120.0, gt=0)
+    slack_attempt_timeout_s: float = Field(default=20.0, gt=0)
+    slack_max_attempts: int = Field(default=5, ge=1)
+    # An approved step's owner renews its lease every third of this; a lapsed lease means "outcome unknown: verify".
+    execution_lease_s: float = Field(default=30.0, ge=1)
     # Status page (docs/statuspage.md): backends among "builtin" and "atlassian"; empty turns it off.
     status_page_backends: list[Literal["builtin", "atlassian"]] = Field(default_factory=list)
     status_page_config: Path | None = None

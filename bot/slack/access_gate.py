@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from bot.services import BotServices
 
 log = logging.getLogger(__name__)
+# A role lookup holds a person's click or command: if Slack cannot answer soon, the role is not granted.
+ROLE_LOOKUP_DEADLINE_S = 10.0
 
 R = AccessRole
 DENIED = "access.denied"
@@ -148,7 +150,9 @@ class AccessGate:
             approvals = self.services.approvals
             if approvals is not None:
                 return await approvals.presenter.members(group)  # cached briefly
-            response = await self.services.gateway.call("usergroups.users.list", usergroup=group)
+            response = await self.services.gateway.call(
+                "usergroups.users.list", deadline_s=ROLE_LOOKUP_DEADLINE_S, usergroup=group
+            )
             return frozenset(str(u) for u in response.get("users", []))
         except BotError as exc:
             log.warning("cannot resolve user group; it grants no role", extra={"group": group, "error": str(exc)})
@@ -159,9 +163,9 @@ class AccessGate:
         cursor = ""
         try:
             while True:
-                page: dict[str, object] = {"cursor": cursor} if cursor else {}
+                page: dict[str, str] = {"cursor": cursor} if cursor else {}
                 response = await self.services.gateway.call(
-                    "conversations.members", Priority.NORMAL, channel=channel, **page
+                    "conversations.members", Priority.NORMAL, deadline_s=ROLE_LOOKUP_DEADLINE_S, channel=channel, **page
                 )
                 members |= {str(m) for m in response.get("members", [])}
                 cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")

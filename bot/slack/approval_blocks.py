@@ -23,6 +23,9 @@ class ActionId(StrEnum):
     DRY_RUN = "dry_run_step"
     SKIP = "skip_step"
     MARK_DONE = "mark_step_done"
+    VERIFIED_OK = "verified_ok_step"
+    VERIFIED_FAILED = "verified_failed_step"
+    RUN_AGAIN = "run_again_step"
 
 
 STATE_TEXT = {
@@ -35,7 +38,14 @@ STATE_TEXT = {
     ApprovalStatus.SKIPPED: ":fast_forward: skipped by {finished}",
     ApprovalStatus.EXPIRED: ":hourglass: *expired* · nothing ran",
     ApprovalStatus.REFUSED: ":no_entry: refused: {result}",
+    ApprovalStatus.UNKNOWN: ":grey_question: approved by {by} · *outcome unknown: verify* — {result}",
+    ApprovalStatus.INTERRUPTED: ":grey_question: approved by {by} · *interrupted, outcome unknown: verify* — {result}",
+    ApprovalStatus.RERUN: ":repeat: outcome was unknown · {result}",
 }
+
+
+# Outcomes a person can set on an unsettled step (Verified OK, Failed, Run again); the line names them.
+SETTLED_BY_PERSON = (ApprovalStatus.SUCCEEDED, ApprovalStatus.FAILED, ApprovalStatus.RERUN)
 
 
 def _button(text: str, action: ActionId, approval_id: str, style: str | None = None) -> dict[str, Any]:
@@ -103,7 +113,10 @@ def state_line(approval: Approval, now: float) -> str:
     lapsed = approval.status in (ApprovalStatus.PENDING, ApprovalStatus.SHADOW) and approval.expires_at <= now
     template = STATE_TEXT[ApprovalStatus.EXPIRED] if lapsed else STATE_TEXT.get(approval.status)
     if template is not None:
-        return template.format(by=by, result=escape_text(approval.result or ""), finished=f"<@{approval.finished_by}>")
+        line = template.format(by=by, result=escape_text(approval.result or ""), finished=f"<@{approval.finished_by}>")
+        if approval.status in SETTLED_BY_PERSON and approval.finished_by[:1] in ("U", "W"):
+            line += f" · by <@{approval.finished_by}>"
+        return line
     who = ", ".join(escape_text(a) for a in approval.approvers) or "anyone"
     left = max(0, int(approval.expires_at - now))
     line = f"approvers: {who} · trust: {approval.trust} · expires in {left}s"
@@ -172,3 +185,35 @@ def before_after(before: dict[str, Any], after: Sequence[DiagnosticResult]) -> l
         lines.append(f"*{escape_text(result.name)}*: {was} → {now}")
     body = "\n".join(lines) or "no diagnostics to compare"
     return [section(":bar_chart: *Before → after*"), section(truncate(body, 2900))]
+
+
+def verify_buttons(approval: Approval) -> list[dict[str, Any]]:
+    """The three ways to settle an unknown outcome; Run again only creates a new request."""
+    return [
+        _button("Verified OK", ActionId.VERIFIED_OK, approval.id, "primary"),
+        _button("Failed: offer rollback", ActionId.VERIFIED_FAILED, approval.id, "danger"),
+        _button("Run again", ActionId.RUN_AGAIN, approval.id),
+    ]
+
+
+def verify_message(approval: Approval) -> list[Block]:
+    """ "Outcome unknown: verify": what was running, why nobody knows how it ended, and the buttons while open."""
+    word = "interrupted" if approval.status is ApprovalStatus.INTERRUPTED else "lost its runner"
+    head = f":grey_question: *Outcome unknown: verify* — *{escape_text(approval.name)}* {word}"
+    body = f"*It was running:* `{escape_text(approval.what_runs)}`" if approval.what_runs else ""
+    why = f"_{escape_text(approval.result)}_" if approval.status.is_unsettled and approval.result else ""
+    blocks: list[Block] = [section("\n".join(x for x in (head, body, why) if x), block_id=f"verify:{approval.id}")]
+    if approval.status.is_unsettled:
+        hint = "Check the target, then say what happened. Nothing runs again without a new approval."
+        blocks.append({"type": "context", "elements": [mrkdwn(hint)]})
+        blocks.append({"type": "actions", "block_id": f"vact:{approval.id}", "elements": verify_buttons(approval)})
+    else:
+        settled = escape_text(approval.result or approval.status.value)
+        who = f" · by <@{approval.finished_by}>" if approval.finished_by[:1] in ("U", "W") else ""
+        blocks.append({"type": "context", "elements": [mrkdwn(f":ballot_box_with_check: settled: {settled}{who}")]})
+    return blocks
+
+
+def verify_text(approval: Approval) -> str:
+    """Notification text of the verify message."""
+    return f"Outcome unknown: verify {approval.name}"

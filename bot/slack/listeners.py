@@ -15,9 +15,11 @@ from bot.slack import (  # noqa: F401  (registers /incident)
     escalation_listeners,
     followup_commands,
     incident_commands,
+    verify_listeners,
 )
 from bot.slack.commands import dispatch
 from bot.slack.errors import reply_for_error
+from bot.slack.stale_actions import register as register_stale_actions
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ def register(app: AsyncApp, services: BotServices) -> None:
 
     approval_listeners.register(app, services)
     escalation_listeners.register(app, services)
+    verify_listeners.register(app, services)
+    register_stale_actions(app)  # keep last: it answers every click no listener above claimed
 
     @app.error
     async def handle_error(error: Exception, body: dict[str, Any]) -> None:
