@@ -44,6 +44,8 @@ from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
 from bot.slack.verify_listeners import SlackOutcomePresenter
+from bot.stakeholders import Stakeholders, build_stakeholders
+from bot.statusweb import add_status_routes
 from bot.tasks import TaskSupervisor
 from bot.web import CheckResult, build_web_app, connection_limits, ping_within, start_http_server
 
@@ -101,6 +103,7 @@ class BotApp:
     gateway: SlackGateway | None = None
     # One timer scheduler per process: every durable timer kind registers its handler on it.
     timers: TimerScheduler | None = None
+    stakeholders: Stakeholders | None = None
 
     async def start(self) -> BotServices:
         """Connect everything; raises ConfigError or StoreError with a clear message, leaving nothing running."""
@@ -147,11 +150,15 @@ class BotApp:
         self.timers.register(PROVISION_TIMER, flows.on_provision_timer)
         approvals = self._approvals(store, keys, responder, gateway, tasks, timer_store)
         notifier.approvals = approvals
+        people = self.stakeholders = build_stakeholders(
+            settings, self.redis.client, keys, store, timer_store, self.timers, gateway, flows, escalation
+        )
         await self.timers.start()
         await approvals.start_executions()
         self.services = BotServices(
             settings, store, gateway, notifier, flows, tasks, approvals, escalation_config=escalation_config
         )
+        self.services.updates, self.services.followups = people.updates, people.followups
         return self.services
 
     def _escalation(
@@ -212,6 +219,8 @@ class BotApp:
     async def _start_web(self, services: BotServices) -> None:
         web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes)
         add_alert_routes(web_app, self.settings, services.flows)
+        if self.stakeholders is not None and self.stakeholders.builtin_page is not None:
+            add_status_routes(web_app, self.stakeholders.builtin_page)
         # Behind the connection guard: header deadline and connection cap (docs/intake.md, "Hostile clients").
         server = await start_http_server(
             web_app, self.settings.http_host, self.settings.http_port, connection_limits(self.settings)
@@ -247,6 +256,9 @@ class BotApp:
             await self.services.tasks.join(within=10)
             await self.services.tasks.cancel_all()
             self.services = None
+        if self.stakeholders is not None:
+            await self.stakeholders.aclose()
+            self.stakeholders = None
         if self.gateway is not None:
             await self.gateway.stop()
             self.gateway = None

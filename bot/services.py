@@ -15,6 +15,8 @@ from bot.tasks import TaskSupervisor
 if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
     from bot.escalation.loader import EscalationConfig
+    from bot.followups.service import FollowUpService
+    from bot.incidents.updates import UpdateFlows
     from bot.slack.access_gate import AccessGate
     from bot.slack.people import PeopleDirectory
 
@@ -33,3 +35,5 @@ class BotServices:
     escalation_config: EscalationConfig | None = None
     access: AccessGate | None = None
     people: PeopleDirectory | None = None
+    updates: UpdateFlows | None = None
+    followups: FollowUpService | None = None

@@ -60,6 +60,8 @@ class Incident(BaseModel):
     channel_name: str | None = None
     header_ts: str | None = None
     escalation_ts: str | None = None
+    # The incident's announcement in INCIDENTS_CHANNEL: published updates are threaded under it.
+    announcement_ts: str | None = None
     commander: str | None = None
     # Who set the commander, and when: an approval for role:commander needs one not self-granted after the request.
     commander_set_by: str | None = None

@@ -43,6 +43,8 @@ class Subcommand:
 
 
 REGISTRY: dict[str, Subcommand] = {}
+# Flags that take no value: present means true.
+BOOLEAN_FLAGS = frozenset({"publish"})
 _INCIDENT_ID = re.compile(r"^INC-\d+$", re.IGNORECASE)
 
 
@@ -74,7 +76,10 @@ def parse(text: str) -> tuple[str, list[str], dict[str, str]]:
     i = 0
     while i < len(rest):
         word = rest[i]
-        if word.startswith("--") and len(word) > 2:
+        if word[2:] in BOOLEAN_FLAGS and word.startswith("--"):
+            flags[word[2:]] = "true"
+            i += 1
+        elif word.startswith("--") and len(word) > 2:
             if i + 1 >= len(rest):
                 raise InvalidInput(f"{word} needs a value", fields=[word[2:]])
             flags[word[2:]] = rest[i + 1]

@@ -6,12 +6,14 @@ from bot.alerts import Severity, utcnow
 from bot.errors import IncidentNotFound, InvalidInput
 from bot.incidents.models import EventType, Incident, Status, TimelineEvent
 from bot.incidents.postmortem import draft_postmortem
+from bot.incidents.updates import split_status
 from bot.policy.access import DECLARE, DECLARE_PROTECTED, commander_action
 from bot.slack.access_gate import gate_of
 from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand
 from bot.slack.escalation_listeners import acknowledge_text
 from bot.slack.escape import escape_keeping_mentions, escape_text, split_text
 from bot.slack.people import people_of
+from bot.slack.updates import updates_of
 
 
 async def target_incident(ctx: CommandContext, action: str | None = None) -> Incident:
@@ -146,25 +148,20 @@ async def handle_commander(ctx: CommandContext) -> str:
     return f"<@{user}> is now commander of {updated.id}."
 
 
-@subcommand("update", "update <text>", "post a status update to the incident timeline")
+@subcommand(
+    "update",
+    "update [investigating|identified|monitoring|resolved:] <text> [--publish]",
+    "post a status update; --publish also sends it to the incidents channel thread and the status page",
+)
 async def handle_update(ctx: CommandContext) -> str:
-    """Record and post a status update."""
+    """Record and post a status update, published to stakeholders with --publish."""
     incident = await target_incident(ctx)
-    text = " ".join(ctx.args).strip()
+    status, text = split_status(" ".join(ctx.args))
     if not text:
-        raise InvalidInput("write the update: `/incident update rolled back, error rate falling`", ["text"])
-    await ctx.services.store.append_timeline(
-        TimelineEvent(EventType.NOTE, incident.id, text, ctx.user_id, {"kind": "status_update"})
-    )
-    if incident.channel_id:
-        await ctx.services.gateway.post_message(
-            # A colleague picked from autocomplete stays a mention; `<!channel>` and links are escaped.
-            incident.channel_id,
-            f":memo: *Status update* from <@{ctx.user_id}>: {escape_keeping_mentions(text)}",
-        )
-    if ctx.services.flows.escalation is not None:
-        await ctx.services.flows.escalation.status_updated(incident.id)
-    return f"Update recorded on {incident.id}."
+        raise InvalidInput("write the update: `/incident update identified: rolled back --publish`", ["text"])
+    publish = "publish" in ctx.flags
+    await updates_of(ctx.services).publish_update_flow(incident.id, ctx.user_id, status, text, publish)
+    return f"Update recorded on {incident.id}" + (" and published." if publish else ".")
 
 
 async def _set_paused(ctx: CommandContext, paused: bool) -> str:

@@ -10,7 +10,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import metrics
 from bot.services import BotServices
-from bot.slack import approval_listeners, escalation_listeners, incident_commands, verify_listeners  # noqa: F401  (registers /incident)
+from bot.slack import (  # noqa: F401  (registers /incident)
+    approval_listeners,
+    escalation_listeners,
+    followup_commands,
+    incident_commands,
+    verify_listeners,
+)
 from bot.slack.commands import dispatch
 from bot.slack.errors import reply_for_error
 from bot.slack.escape import from_slack
