@@ -70,7 +70,7 @@ async def test_an_update_is_stored_as_typed_and_shown_escaped_once(stack: Sandbo
 
     posted = await stack.emulator.wait_for_message(channel, "Status update", timeout=5)
     # Slack renders this as "a && b <!channel>": no double escape, and the typed <!channel> cannot ping.
-    assert posted.text == f":memo: *Status update* from <@{ALICE}>: a &amp;&amp; b &lt;!channel&gt;"
+    assert posted.text == f":memo: *Status update* (investigating) from <@{ALICE}>: a &amp;&amp; b &lt;!channel&gt;"
     services = stack.bot.services
     assert services is not None
     notes = [e.summary for e in await services.store.read_timeline("INC-1") if e.data.get("kind") == "status_update"]
