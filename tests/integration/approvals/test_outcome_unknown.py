@@ -32,6 +32,9 @@ from tests.integration.approvals.exec_drill import (
     recorded_group,
 )
 
+# Every scenario here runs over Socket Mode and again over HTTP with signed requests.
+pytestmark = pytest.mark.usefixtures("slack_mode")
+
 VERIFY = "Outcome unknown: verify"
 BUTTONS = ("verified_ok_step", "verified_failed_step", "run_again_step")
 

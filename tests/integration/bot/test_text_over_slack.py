@@ -15,6 +15,9 @@ from bot.sandbox.stack import SandboxStack, start_sandbox
 from tests.conftest import Serve
 from tests.integration.bot.conftest import FIXTURES, RUNBOOKS, ApiServer, alertmanager_payload, post_alert
 
+# Every scenario here runs over Socket Mode and again over HTTP with signed requests.
+pytestmark = pytest.mark.usefixtures("slack_mode")
+
 SANDBOX_ESCALATION = Path(__file__).resolve().parents[3] / "bot" / "sandbox" / "escalation"
 ALICE, BOB, CAROL = "U0ALICE001", "U0BOB00001", "U0CAROL001"
 
