@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.connections import Redis
@@ -14,9 +13,6 @@ from bot.keys import Keys
 from bot.sandbox.emulator import Message
 from bot.sandbox.stack import SandboxStack, start_sandbox
 from tests.integration.bot.conftest import RUNBOOKS, ApiServer, alertmanager_payload, post_alert
-
-# Every scenario here runs over Socket Mode and again over HTTP with signed requests.
-pytestmark = pytest.mark.usefixtures("slack_mode")
 
 
 def assert_valid_blocks(message: Message) -> None:

@@ -17,9 +17,6 @@ from bot.keys import Keys
 from bot.sandbox.stack import SandboxStack, start_sandbox
 from tests.integration.bot.conftest import RUNBOOKS
 
-# Every scenario here runs over Socket Mode and again over HTTP with signed requests.
-pytestmark = pytest.mark.usefixtures("slack_mode")
-
 
 @pytest.fixture
 async def stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:
