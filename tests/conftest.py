@@ -102,3 +102,16 @@ def slack_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     mode = str(request.param)
     monkeypatch.setenv("SLACK_MODE", mode)
     return mode
+
+
+# The suite's time budget runs a representative set of scenarios over both modes (slack_mode); the slower
+# rest (slack_mode_all) runs over HTTP too when RUNBOOK_TEST_ALL_SLACK_MODES=1 (`make pytest-slack-modes`).
+ALL_SLACK_MODES = ["socket", "http"] if os.environ.get("RUNBOOK_TEST_ALL_SLACK_MODES") == "1" else ["socket"]
+
+
+@pytest.fixture(params=ALL_SLACK_MODES)
+def slack_mode_all(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Socket Mode, and HTTP mode as well when every scenario is asked to run over both."""
+    mode = str(request.param)
+    monkeypatch.setenv("SLACK_MODE", mode)
+    return mode

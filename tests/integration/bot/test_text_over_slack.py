@@ -15,8 +15,8 @@ from bot.sandbox.stack import SandboxStack, start_sandbox
 from tests.conftest import Serve
 from tests.integration.bot.conftest import FIXTURES, RUNBOOKS, ApiServer, alertmanager_payload, post_alert
 
-# Every scenario here runs over Socket Mode and again over HTTP with signed requests.
-pytestmark = pytest.mark.usefixtures("slack_mode")
+# Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
+pytestmark = pytest.mark.usefixtures("slack_mode_all")
 
 SANDBOX_ESCALATION = Path(__file__).resolve().parents[3] / "bot" / "sandbox" / "escalation"
 ALICE, BOB, CAROL = "U0ALICE001", "U0BOB00001", "U0CAROL001"
