@@ -37,6 +37,8 @@ class Report:
     figures: list[Figure] = field(default_factory=list)
     # Parameters and conditions worth printing beside the figures (counts, concurrency, which Redis).
     conditions: dict[str, object] = field(default_factory=dict)
+    # What a reader must know to read the figures right (what bounds the baseline, for one).
+    note: str = ""
     # Why nothing was measured (e.g. a load tool that is not installed); bench/run.py prints it instead.
     skipped: str = ""
 

@@ -191,6 +191,10 @@ def figures(results: list[Result], concurrency: int, redis: str) -> Report:
                 f"{r.name}: p{q * 100:g}", r.quantile(q), "ms", "bare aiohttp endpoint", ceiling.quantile(q), "lower"
             )
     out.conditions["errors"] = sum(r.errors for r in results)
+    out.note = (
+        "client and servers share one Python process, so the baseline is bounded by what the httpx client can "
+        "send, not by the bare endpoint; a load tool such as wrk in its own process measures the server alone."
+    )
     return out
 
 

@@ -150,7 +150,10 @@ def section(outcome: Outcome) -> list[str]:
         lines += [f"**Not measured:** {outcome.problem}.", "", f"Command: `{outcome.command}`", ""]
         return lines
     data = outcome.data
-    lines += [data["summary"] + ".", ""]
+    summary = data["summary"]
+    lines += [summary[:1].upper() + summary[1:] + ".", ""]
+    if data.get("note"):
+        lines += [f"Note: {data['note']}", ""]
     if data.get("skipped"):
         return [*lines, f"**Skipped:** {data['skipped']}.", ""]
     lines += [
