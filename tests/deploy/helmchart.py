@@ -18,7 +18,8 @@ CHART = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "runbook-bot"
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
 RELEASE = "rb"
 NAMESPACE = "ops"
-RenderError = helm.HelmRenderError
+# A template's `fail` raises HelmRenderError, values.schema.json's refusal HelmValuesError; both are HelmError.
+RenderError = helm.HelmError
 
 
 def values_file(path: Path | None) -> dict[str, Any]:

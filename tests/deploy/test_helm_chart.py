@@ -159,17 +159,27 @@ def test_service_monitor_follows_the_prometheus_operator_api() -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"slack": {"mode": "websocket"}}, "slack.mode must be socket or http"),
+        # values.schema.json
+        ({"slack": {"mode": "websocket"}}, "at '/slack/mode': value must be one of 'socket', 'http'"),
+        ({"redis": {"mode": "replica"}}, "at '/redis/mode': value must be one of 'url', 'sentinel', 'cluster'"),
+        ({"redis": {"mode": "cluster", "cluster": {"url": "redis://a:6379"}}}, "at '/redis/cluster/url'"),
+        ({"redis": {"sentinel": {"sentinels": ["a:26379,b:26379"]}}}, "at '/redis/sentinel/sentinels/0'"),
+        ({"existingSecret": ""}, "at '/existingSecret'"),
+        # the templates' own checks, for what a schema cannot say
         ({"redis": {"fromSecret": False}}, "replicas cannot share a store"),
         ({"redis": {"mode": "sentinel", "fromSecret": False}}, "needs redis.sentinel.sentinels"),
-        ({"redis": {"mode": "cluster", "cluster": {"url": "redis://a:6379"}}}, "must start with redis+cluster://"),
-        ({"redis": {"mode": "replica"}}, "redis.mode must be url, sentinel or cluster"),
+        ({"redis": {"mode": "cluster", "fromSecret": False}}, "needs redis.cluster.url"),
         ({"runbooks": {"source": "gitSync"}}, "runbooks.gitSync.repo is required"),
     ],
 )
 def test_broken_values_are_refused_with_the_reason(values: dict[str, Any], message: str) -> None:
     with pytest.raises(RenderError, match=re.escape(message)):
         render(values)
+
+
+def test_lint_reports_values_the_schema_refuses() -> None:
+    report = lint({"slack": {"mode": "websocket"}})
+    assert any("value must be one of 'socket', 'http'" in error for error in report["errors"])
 
 
 def test_one_replica_may_use_the_embedded_store() -> None:
