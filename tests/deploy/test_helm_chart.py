@@ -138,9 +138,13 @@ def test_http_values_expose_slack_events_through_an_ingress() -> None:
     assert runbooks["data"]["disk-filling.yaml"].startswith("name: disk-filling\n")
 
 
-def test_socket_mode_admits_only_the_namespace() -> None:
+def test_socket_mode_admits_the_namespace_and_the_monitoring_one() -> None:
     rule = one(render(), "NetworkPolicy")["spec"]["ingress"][0]
-    assert rule["from"] == [{"podSelector": {}}]
+    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    assert rule["from"] == [{"podSelector": {}}, monitoring]
+    peers = [{"podSelector": {"matchLabels": {"app": "alertmanager"}}}]
+    rule = one(render({"networkPolicy": {"ingressFrom": peers}}), "NetworkPolicy")["spec"]["ingress"][0]
+    assert rule["from"] == peers
 
 
 def test_service_monitor_follows_the_prometheus_operator_api() -> None:
