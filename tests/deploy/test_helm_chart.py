@@ -24,6 +24,8 @@ UPCOMING_ENV = {
     "REDIS_SENTINEL_MASTER": "Sentinel support is being added",
     "REDIS_CLUSTER": "Redis Cluster support is being added",
     "RUNBOOK_WATCH_S": "the runbook folder watcher is being added",
+    "REDIS_WAIT_REPLICAS": "Sentinel support (WAIT before a webhook's 202) is being added",
+    "TIMER_SHARDS": "timers sharded by hash tag for Redis Cluster are being added",
 }
 
 
@@ -65,6 +67,7 @@ def test_defaults_run_two_hardened_replicas_with_probes() -> None:
     assert bot["envFrom"] == [{"secretRef": {"name": "runbook-bot"}}]
     # A read-only root needs every path the bot writes to mounted: its data folder and /tmp.
     env = bot_env(objects)
+    assert "TIMER_SHARDS" not in env and "REDIS_WAIT_REPLICAS" not in env  # the bot's own defaults
     mounts = {m["mountPath"] for m in bot["volumeMounts"]}
     assert {env["RUNBOOK_BOT_DATA_DIR"], "/tmp", env["RUNBOOKS_PATH"]} <= mounts
     assert env["SLACK_MODE"] == "socket"
@@ -99,6 +102,7 @@ def test_sentinel_values_set_sentinels_and_git_sync() -> None:
         "redis-sentinel-2.redis-sentinel:26379",
     ]
     assert env["REDIS_SENTINEL_MASTER"] == "runbook"
+    assert env["REDIS_WAIT_REPLICAS"] == "1"
     assert "REDIS_URL" not in env
     pod = one(objects, "Deployment")["spec"]["template"]["spec"]
     sidecar = next(c for c in pod["containers"] if c["name"] == "git-sync")
@@ -114,6 +118,7 @@ def test_cluster_values_set_a_cluster_url_and_scale_the_budget() -> None:
     env = bot_env(objects)
     assert env["REDIS_URL"] == "redis+cluster://redis-cluster:6379"
     assert env["REDIS_CLUSTER"] == "true"
+    assert env["TIMER_SHARDS"] == "16"
     assert one(objects, "Deployment")["spec"]["replicas"] == 3
     assert one(objects, "PodDisruptionBudget")["spec"]["minAvailable"] == 2
     volumes = one(objects, "Deployment")["spec"]["template"]["spec"]["volumes"]
@@ -169,6 +174,7 @@ def test_service_monitor_follows_the_prometheus_operator_api() -> None:
         ({"redis": {"mode": "cluster", "cluster": {"url": "redis://a:6379"}}}, "at '/redis/cluster/url'"),
         ({"redis": {"sentinel": {"sentinels": ["a:26379,b:26379"]}}}, "at '/redis/sentinel/sentinels/0'"),
         ({"existingSecret": ""}, "at '/existingSecret'"),
+        ({"redis": {"timerShards": 0}}, "at '/redis/timerShards'"),
         # the templates' own checks, for what a schema cannot say
         ({"redis": {"fromSecret": False}}, "replicas cannot share a store"),
         ({"redis": {"mode": "sentinel", "fromSecret": False}}, "needs redis.sentinel.sentinels"),

@@ -72,4 +72,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- else }}
 {{- fail (printf "redis.mode must be url, sentinel or cluster, not %q" $r.mode) }}
 {{- end }}
+{{- if not (kindIs "invalid" $r.waitReplicas) }}
+- name: REDIS_WAIT_REPLICAS
+  value: {{ $r.waitReplicas | int | quote }}
+{{- end }}
+{{- if not (kindIs "invalid" $r.timerShards) }}
+- name: TIMER_SHARDS
+  value: {{ $r.timerShards | int | quote }}
+{{- end }}
 {{- end -}}
