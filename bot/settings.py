@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     kill_switch: bool = False
     # Host globs (`host`, `host:port`) URLs built from alert data may reach; empty refuses them all.
     http_allowed_hosts: list[str] = Field(default_factory=list)
+    # The Slack gateway: a caller waits at most this long for one call (queueing, Retry-After and retries
+    # included), one HTTP attempt at most slack_attempt_timeout_s, and 429s / refused connections are tried
+    # at most slack_max_attempts times; then the caller gets an UpstreamError.
+    slack_call_deadline_s: float = Field(default=120.0, gt=0)
+    slack_attempt_timeout_s: float = Field(default=20.0, gt=0)
+    slack_max_attempts: int = Field(default=5, ge=1)
 
     @field_validator("slack_api_url")
     @classmethod
