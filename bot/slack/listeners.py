@@ -14,6 +14,7 @@ from bot.errors import BotError
 from bot.services import BotServices
 from bot.slack import approval_listeners, escalation_listeners, incident_commands  # noqa: F401  (registers /incident)
 from bot.slack.commands import dispatch
+from bot.slack.stale_actions import register as register_stale_actions
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def register(app: AsyncApp, services: BotServices) -> None:
 
     approval_listeners.register(app, services)
     escalation_listeners.register(app, services)
+    register_stale_actions(app)  # keep last: it answers every click no listener above claimed
 
     @app.error
     async def handle_error(error: Exception, body: dict[str, Any]) -> None:
