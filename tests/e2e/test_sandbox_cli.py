@@ -1,0 +1,112 @@
+"""`runbookctl sandbox` and `runbookctl drill` as real processes: ports, signals, kept data, the drill report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def runbookctl(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bot", *args]
+
+
+def sandbox_env(tmp_path: Path) -> dict[str, str]:
+    env = {**os.environ, "RUNBOOKS_PATH": str(ROOT / "runbooks"), "RUNBOOK_BOT_DATA_DIR": str(tmp_path / "data")}
+    for name in ("REDIS_URL", "REDIS_PREFIX"):
+        env.pop(name, None)
+    return env
+
+
+async def run(tmp_path: Path, *args: str, within: float = 120) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *runbookctl(*args),
+        cwd=tmp_path,
+        env=sandbox_env(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), within)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_drill_db_pool_exhausted_reports_the_runbooks_plan_as_json(tmp_path: Path) -> None:
+    code, out, err = await run(tmp_path, "drill", "--scenario", "db-pool-exhausted", "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    runbook = yaml.safe_load((ROOT / "runbooks" / "demo-db-pool-exhausted.yaml").read_text())
+    plan = [step for decision in runbook["decisions"] for step in decision["offer"]]
+    assert report["runbook"] == "demo-db-pool-exhausted"
+    assert report["steps_offered"] == plan == report["steps_approved"]
+    assert report["steps_run"] == {step: "succeeded" for step in plan}
+    assert report["resolved"] is True and report["time_to_evidence_s"] > 0
+    assert report["pages"] >= 1 and report["acks"] == 1
+
+
+async def test_a_second_sandbox_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = await run(tmp_path, "sandbox", "--port", str(port), "--no-demo", within=60)
+    assert code == 1
+    assert err.strip() == f"runbookctl sandbox: port {port} is in use (is a sandbox already running?)"
+    assert "Traceback" not in out + err
+    # The port was checked before any store started on the data folder.
+    assert not (tmp_path / "data" / "valkey").exists()
+
+
+async def test_sighup_stops_the_sandbox_and_its_embedded_valkey(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *runbookctl("sandbox", "--port", "0", "--no-demo"),
+        cwd=tmp_path,
+        env=sandbox_env(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    try:
+        while b"Ctrl-C stops the sandbox" not in await asyncio.wait_for(proc.stdout.readline(), 60):
+            pass
+        state = json.loads((tmp_path / "data" / "sandbox.json").read_text())
+        assert state["prefix"] == "sandbox" and state["pid"] == proc.pid
+        host, port = state["redis_url"].removeprefix("redis://").split("/")[0].split(":")
+        socket.create_connection((host, int(port)), timeout=2).close()  # valkey answers while the sandbox runs
+        proc.send_signal(signal.SIGHUP)
+        await asyncio.wait_for(proc.wait(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
+    with pytest.raises(OSError):
+        socket.create_connection((host, int(port)), timeout=2).close()
+
+
+async def test_restarts_keep_the_incidents_and_runbookctl_finds_them(tmp_path: Path) -> None:
+    code, out, err = await run(tmp_path, "sandbox", "--once", "--port", "0")
+    assert code == 0 and "#inc-1-" in out, err
+    code, out, err = await run(tmp_path, "sandbox", "--once", "--port", "0")
+    assert code == 0 and "#inc-2-" in out, err  # INC-1 was kept, so the next one is INC-2
+
+    code, out, err = await run(tmp_path, "postmortem", "INC-1")
+    assert code == 0 and "# Post-mortem draft: INC-1" in out, err
+    assert "key prefix 'sandbox'" in err
+    code, out, err = await run(tmp_path, "audit", "--incident", "INC-1")
+    assert code == 0 and out.strip() and all("INC-1" in line for line in out.splitlines())
+    code, out, err = await run(tmp_path, "audit", "--incident", "INC-99")
+    assert code != 0 and out == "" and "no incident INC-99 under the key prefix 'sandbox'" in err
+
+    code, out, err = await run(tmp_path, "sandbox", "--once", "--port", "0", "--fresh")
+    assert code == 0 and "#inc-1-" in out, err
