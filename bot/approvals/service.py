@@ -278,7 +278,7 @@ class ApprovalService:
         if not environment_allowed(incident.environment, allowed):
             return Refusal.ENVIRONMENT, incident.environment
         if user != BOT_ACTOR and not await self._may_decide(approval, incident, user):
-            return Refusal.NOT_APPROVER, self._policy(approval).describe()
+            return Refusal.NOT_APPROVER, await self._policy(approval).explain(self.presenter.members)
         return None
 
     async def _start(self, approval: Approval, incident: Incident, actor: str) -> Reply:

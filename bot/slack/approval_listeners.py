@@ -21,6 +21,7 @@ from bot.slack.approval_blocks import ActionId
 from bot.slack.commands import CommandContext, subcommand
 from bot.slack.gateway import Priority, SlackGateway
 from bot.slack.incident_commands import target_incident
+from bot.slack.invites import invite_responders
 
 if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
@@ -143,6 +144,8 @@ def _listener(action_id: ActionId, flow: Flow, presenter: SlackApprovalPresenter
 
             reply = Reply(ReplyKind.INFO, reply_for_error(exc))
         text = f":no_entry: Refused: {reply.text}" if reply.kind is ReplyKind.REFUSED else reply.text
+        if action_id is ActionId.APPROVE and reply.kind is not ReplyKind.REFUSED:
+            await invite_responders(presenter.gateway, channel, [user])  # approvers who click join the incident
         try:
             await presenter.tell(channel, user, text)
         except UpstreamError as exc:

@@ -9,6 +9,7 @@ from bot.incidents.postmortem import draft_postmortem
 from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand, user_mention
 from bot.slack.escalation_listeners import acknowledge_text
 from bot.slack.escape import escape_text, split_text
+from bot.slack.invites import invite_responders
 
 
 async def target_incident(ctx: CommandContext) -> Incident:
@@ -120,6 +121,7 @@ async def handle_commander(ctx: CommandContext) -> str:
 
     updated = await ctx.services.store.update_incident(incident.id, assign)
     ctx.services.tasks.spawn(ctx.services.notifier.incident_updated(updated), "header", updated.id)
+    await invite_responders(ctx.services.gateway, updated.channel_id, [user])
     return f"<@{user}> is now commander of {updated.id}."
 
 

@@ -16,6 +16,7 @@ from bot.incidents.store import IncidentStore
 from bot.settings import Settings
 from bot.slack import escalation_blocks as render
 from bot.slack.gateway import Priority, SlackGateway
+from bot.slack.invites import invite_responders
 from hooks import registry
 from hooks.base import ActionHook, HookContext, HookKind
 
@@ -35,6 +36,7 @@ class SlackPager:
         """Mention in the channel (a failure raises, so the page is retried), then DM users and trigger pagers."""
         blocks = render.page_message(incident, level, targets, reason)
         text = f"Paging for {incident.id}"
+        await invite_responders(self.gateway, incident.channel_id, [t.id for t in targets if t.kind is TargetKind.USER])
         if incident.channel_id:
             await self.gateway.post_message(incident.channel_id, text, blocks, Priority.PAGE)
         for target in targets:

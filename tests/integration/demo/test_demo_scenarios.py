@@ -3,56 +3,16 @@ demo service, the diagnostics again, the resolved alert and the post-mortem."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 
-from bot.incidents.models import Status
-from bot.keys import Keys
 from bot.sandbox.demo import demo_scenarios
 from bot.sandbox.demo_service import FAULTS, HEALTHY
 from bot.sandbox.drill import Drill, approve_buttons
-from bot.sandbox.emulator.records import Channel
-from bot.sandbox.session import SANDBOX_APPROVAL_LIFETIME_S, DemoSandbox, start_demo_sandbox
-from bot.settings import load_settings
+from bot.sandbox.session import SANDBOX_APPROVAL_LIFETIME_S, DemoSandbox
+from tests.integration.demo.conftest import fire, wait_resolved
 
-RUNBOOKS = Path(__file__).resolve().parents[3] / "runbooks"
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def demo(redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[DemoSandbox]:
-    settings = load_settings(redis_url=redis_url, runbook_bot_data_dir=tmp_path, runbooks_path=RUNBOOKS)
-    started = await start_demo_sandbox(settings, prefix=keys.prefix)
-    yield started
-    await started.stop()
-
-
-async def fire(demo: DemoSandbox, scenario: str) -> tuple[str, Channel]:
-    panel = demo.stack.emulator.webui.panel
-    assert panel is not None
-    status, body = await panel.fire(scenario)
-    assert status == 202, body
-    incident = body["alerts"][0]["incident"]
-    emulator = demo.stack.emulator
-    channel = await emulator.wait_until(
-        lambda: next((c for c in emulator.channels() if c.name.startswith(f"inc-{incident[4:]}-")), None), 15, "channel"
-    )
-    return incident, channel
-
-
-async def wait_resolved(demo: DemoSandbox, incident: str, within_s: float = 15.0) -> None:
-    """Poll the store until the incident is resolved (the demo service sends the resolved alert)."""
-    services = demo.stack.bot.services
-    assert services is not None
-    for _ in range(int(within_s / 0.1)):
-        if (await services.store.get_incident_or_raise(incident)).status is Status.RESOLVED:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{incident} did not resolve within {within_s} s")
 
 
 def test_the_page_and_the_drill_share_one_scenario_list() -> None:
@@ -85,8 +45,8 @@ async def test_db_pool_exhausted_from_alert_to_post_mortem(demo: DemoSandbox) ->
     assert "@dba-oncall" in refusal.text
     assert demo.service.fault == "db-pool-exhausted"
 
-    # bob is in the seeded @dba-oncall group: his click runs the real admin call that fixes the service.
-    await emulator.driver.click_button("bob", channel.id, plan_message.ts, "approve_step", approval_id)
+    # dave is in the seeded @dba-oncall group: his click runs the real admin call that fixes the service.
+    await emulator.driver.click_button("dave", channel.id, plan_message.ts, "approve_step", approval_id)
     await emulator.wait_until(lambda: demo.service.fault == HEALTHY or None, 15, "the fix")
     after = await emulator.wait_for_message(channel.id, "before/after", timeout=15)
     assert "healthy" in str(after.blocks)
