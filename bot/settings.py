@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     slack_call_deadline_s: float = Field(default=120.0, gt=0)
     slack_attempt_timeout_s: float = Field(default=20.0, gt=0)
     slack_max_attempts: int = Field(default=5, ge=1)
+    # Seconds between checks of the runbook folder for added, changed or removed files (0: never reload).
+    runbook_watch_s: float = Field(default=2.0, ge=0)
 
     @field_validator("slack_api_url")
     @classmethod

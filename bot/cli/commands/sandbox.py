@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -151,6 +152,7 @@ async def run_sandbox(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     """Entry point: quiet logs (warnings and up) so the transcript stays readable."""
     configure_logging("WARNING", "text")
+    logging.getLogger("bot.runbooks.watcher").setLevel(logging.INFO)  # a runbook reload is news worth a line
     try:
         return asyncio.run(run_sandbox(args))
     except (TimeoutError, BotError) as exc:

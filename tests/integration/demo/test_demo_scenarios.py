@@ -42,7 +42,7 @@ async def test_db_pool_exhausted_from_alert_to_post_mortem(demo: DemoSandbox) ->
     # carol is in no on-call group: refused, and told which group may approve.
     await emulator.driver.click_button("carol", channel.id, plan_message.ts, "approve_step", approval_id)
     refusal = await emulator.wait_for_ephemeral("U0CAROL001", "approvers", timeout=10)
-    assert "@dba-oncall" in refusal.text
+    assert "@dba-oncall" in (refusal.text or "")
     assert demo.service.fault == "db-pool-exhausted"
 
     # dave is in the seeded @dba-oncall group: his click runs the real admin call that fixes the service.

@@ -67,8 +67,45 @@ async def test_an_unresolvable_approver_group_is_named_in_the_log_and_the_refusa
         with caplog.at_level(logging.WARNING, logger="bot.policy.approvers"):
             await emulator.driver.click_button("alice", channel.id, message.ts, "approve_step", approval_id)
             refusal = await emulator.wait_for_ephemeral("U0ALICE001", "Refused", timeout=10)
-        assert "cannot resolve the user group @nosuch-oncall" in refusal.text
+        assert "cannot resolve the user group @nosuch-oncall" in (refusal.text or "")
         assert any("@nosuch-oncall" in record.getMessage() for record in caplog.records)
         assert demo.service.fault == "db-pool-exhausted"  # nothing ran
+    finally:
+        await demo.stop()
+
+
+DISK_RUNBOOK = """id: disk-full
+name: Disk full
+owner: "@platform-oncall"
+service: db
+triggers: [{alert: DiskFull}]
+diagnostics:
+  - {id: usage, name: Disk usage, type: shell_command, config: {argv: [echo, "95%"]}}
+"""
+
+
+async def test_a_runbook_file_added_while_running_is_loaded_without_a_restart(
+    redis_url: str, keys: Keys, tmp_path: Path
+) -> None:
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    settings = load_settings(redis_url=redis_url, runbook_bot_data_dir=tmp_path, runbooks_path=runbooks)
+    demo = await start_demo_sandbox(settings, prefix=keys.prefix, runbook_watch_s=0.1)
+    try:
+        (runbooks / "disk-full.yaml").write_text(DISK_RUNBOOK)
+        services = demo.stack.bot.services
+        assert services is not None
+        catalog = services.flows.responder.catalog  # type: ignore[attr-defined]
+        await demo.stack.emulator.wait_until(lambda: catalog.get("disk-full"), 10, "the reload")
+        async with httpx.AsyncClient(base_url=demo.stack.webhook_url) as client:
+            response = await client.post("/alerts/generic", json={"name": "DiskFull", "service": "db"}, headers=HEADERS)
+        assert response.status_code == 202, response.text
+        incident = response.json()["alerts"][0]["incident"]
+        emulator = demo.stack.emulator
+        channel = await emulator.wait_until(
+            lambda: next((c for c in emulator.channels() if c.name.startswith(f"inc-{incident[4:]}-")), None), 15, "ch"
+        )
+        evidence = await emulator.wait_for_message(channel.id, "Diagnostics", timeout=15)
+        assert "Disk full" in str(evidence.blocks)
     finally:
         await demo.stop()
