@@ -51,7 +51,7 @@ async def test_a_dry_run_calls_nothing(admin: tuple[str, Counter[str]]) -> None:
 
 async def test_an_unexpected_status_fails_with_the_answer(admin: tuple[str, Counter[str]]) -> None:
     base, _ = admin
-    with pytest.raises(UpstreamError, match="HTTP 409.*pool locked"):
+    with pytest.raises(UpstreamError, match=r"HTTP 409.*pool locked"):
         await HttpRequest().execute(HttpRequestConfig(url=f"{base}/broken"), ctx())
     accepted = await HttpRequest().execute(HttpRequestConfig(url=f"{base}/broken", expect_status=[409]), ctx())
     assert accepted.ok
