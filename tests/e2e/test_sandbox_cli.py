@@ -110,3 +110,43 @@ async def test_restarts_keep_the_incidents_and_runbookctl_finds_them(tmp_path: P
 
     code, out, err = await run(tmp_path, "sandbox", "--once", "--port", "0", "--fresh")
     assert code == 0 and "#inc-1-" in out, err
+
+
+async def test_an_interactive_drill_that_declines_runs_nothing_and_fails(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *runbookctl("drill", "--scenario", "bad-deploy", "--interactive", "--format", "json", "--timeout", "6"),
+        cwd=tmp_path,
+        env=sandbox_env(tmp_path),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(b"n\n"), 90)
+    assert proc.returncode == 1
+    assert "Approve step rollback_deploy" in err.decode()
+    report = json.loads(out)  # the question went to stderr; stdout is only the report
+    assert report["steps_offered"] == ["rollback_deploy"] and report["steps_approved"] == []
+    assert report["steps_run"] == {} and report["resolved"] is False
+    assert report["problems"] == ["the incident did not resolve within 6 s"]
+
+
+async def test_a_second_sandbox_on_the_same_data_folder_is_refused(tmp_path: Path) -> None:
+    first = await asyncio.create_subprocess_exec(
+        *runbookctl("sandbox", "--port", "0", "--no-demo"),
+        cwd=tmp_path,
+        env=sandbox_env(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert first.stdout is not None
+    try:
+        while b"Ctrl-C stops the sandbox" not in await asyncio.wait_for(first.stdout.readline(), 60):
+            pass
+        code, _, err = await run(tmp_path, "sandbox", "--port", "0", "--no-demo", within=60)
+        assert code == 1 and "Traceback" not in err
+        assert err.strip().startswith(
+            f"runbookctl sandbox: a sandbox is already running on this data folder (pid {first.pid}"
+        )
+    finally:
+        first.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(first.wait(), 30)

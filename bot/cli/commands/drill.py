@@ -31,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 async def ask(step: str, name: str, person: str) -> bool:
     """Interactive mode: the person at the terminal decides."""
-    answer = await asyncio.to_thread(input, f"Approve step {step} ({name}) as {person}? [Y/n] ")
+    # The question goes to stderr, so `--format json` keeps stdout parseable.
+    print(f"Approve step {step} ({name}) as {person}? [Y/n] ", end="", file=sys.stderr, flush=True)
+    answer = await asyncio.to_thread(sys.stdin.readline)
     return answer.strip().lower() in ("", "y", "yes")
 
 

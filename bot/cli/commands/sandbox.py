@@ -20,7 +20,7 @@ from bot.logs import configure_logging
 from bot.sandbox.demo import demo_alert
 from bot.sandbox.session import start_demo_sandbox
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack
-from bot.sandbox.statefile import SANDBOX_PREFIX, SandboxState, write_state
+from bot.sandbox.statefile import SANDBOX_PREFIX, SandboxState, read_state, write_state
 from bot.sandbox.terminal import TranscriptStream, render_channel
 from bot.settings import Settings, load_settings
 
@@ -108,6 +108,14 @@ async def run_sandbox(args: argparse.Namespace) -> int:
     settings = load_settings()
     if port_in_use(settings.http_host, args.port):
         print(f"runbookctl sandbox: port {args.port} is in use (is a sandbox already running?)", file=sys.stderr)
+        return 1
+    earlier = read_state(settings.data_dir)
+    if earlier is not None and earlier.running() and earlier.pid != os.getpid():
+        where = earlier.page_url or earlier.webhook_url
+        print(
+            f"runbookctl sandbox: a sandbox is already running on this data folder (pid {earlier.pid}, {where})",
+            file=sys.stderr,
+        )
         return 1
     if args.fresh:
         await reset_sandbox_store(settings)
