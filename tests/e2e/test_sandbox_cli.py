@@ -28,6 +28,18 @@ def sandbox_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def servers_in(folder: Path) -> list[int]:
+    """Pids of processes working in `folder` (the embedded Valkey runs in its data folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cwd").resolve() == folder.resolve():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 async def run(tmp_path: Path, *args: str, within: float = 120) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         *runbookctl(*args),
@@ -67,31 +79,39 @@ async def test_a_second_sandbox_on_a_busy_port_says_so_in_one_line(tmp_path: Pat
     assert not (tmp_path / "data" / "valkey").exists()
 
 
-async def test_sighup_stops_the_sandbox_and_its_embedded_valkey(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGINT])
+async def test_a_terminal_signal_stops_the_sandbox_and_its_embedded_valkey_cleanly(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    # Its own session, so the signal goes to the whole process group as a closing terminal or Ctrl-C sends it.
     proc = await asyncio.create_subprocess_exec(
-        *runbookctl("sandbox", "--port", "0", "--no-demo"),
+        *runbookctl("sandbox", "--port", "0"),
         cwd=tmp_path,
         env=sandbox_env(tmp_path),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
     )
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
+    seen = b""
     try:
-        while b"Ctrl-C stops the sandbox" not in await asyncio.wait_for(proc.stdout.readline(), 60):
-            pass
+        while b"Ctrl-C stops the sandbox" not in seen:
+            seen += await asyncio.wait_for(proc.stdout.readline(), 60)
         state = json.loads((tmp_path / "data" / "sandbox.json").read_text())
         assert state["prefix"] == "sandbox" and state["pid"] == proc.pid
         host, port = state["redis_url"].removeprefix("redis://").split("/")[0].split(":")
         socket.create_connection((host, int(port)), timeout=2).close()  # valkey answers while the sandbox runs
-        proc.send_signal(signal.SIGHUP)
-        await asyncio.wait_for(proc.wait(), 30)
+        assert len(servers_in(tmp_path / "data" / "valkey")) == 1
+        os.killpg(proc.pid, sig)
+        rest, err = await asyncio.wait_for(proc.communicate(), 30)
     finally:
         if proc.returncode is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
     assert proc.returncode == 0
-    with pytest.raises(OSError):
-        socket.create_connection((host, int(port)), timeout=2).close()
+    output = (seen + rest + err).decode()
+    assert "Traceback" not in output and "ERROR" not in output
+    assert servers_in(tmp_path / "data" / "valkey") == []
 
 
 async def test_restarts_keep_the_incidents_and_runbookctl_finds_them(tmp_path: Path) -> None:
