@@ -18,6 +18,7 @@ from bot.connections import connect, delete_matching
 from bot.errors import BotError
 from bot.logs import configure_logging
 from bot.sandbox.demo import demo_alert
+from bot.sandbox.demo_service import FAULTS
 from bot.sandbox.session import start_demo_sandbox
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack
 from bot.sandbox.statefile import SANDBOX_PREFIX, SandboxState, read_state, write_state
@@ -66,7 +67,7 @@ async def fire_demo(stack: SandboxStack, storefront_url: str, wait_s: float) -> 
     return render_channel(channel.name, channel.topic, emulator.messages(channel.id))
 
 
-def banner(stack: SandboxStack) -> str:
+def banner(stack: SandboxStack, shop_url: str = "") -> str:
     """What is running and how to poke it."""
     url = stack.webhook_url
     store = stack.settings.redis_url or f"embedded Valkey in {stack.settings.data_dir}/valkey"
@@ -80,7 +81,10 @@ def banner(stack: SandboxStack) -> str:
             f"  alert webhooks   {url}/alerts/<source>   token: {SANDBOX_WEBHOOK_TOKEN}",
             f"  health, metrics  {url}/healthz  {url}/readyz  {url}/metrics",
             f"  store            {store}",
+            *([f"  demo shop        {shop_url}/admin/state  (faults: {', '.join(FAULTS)})"] if shop_url else []),
             "",
+            "Fire a demo scenario from the page's panel, or run one as a scripted game day:",
+            "  runbookctl drill --scenario db-pool-exhausted",
             "Fire an alert:",
             f"  curl -s -H 'Authorization: Bearer {SANDBOX_WEBHOOK_TOKEN}' -H 'Content-Type: application/json' \\",
             f"       -d '{example}' {url}/alerts/generic",
@@ -140,7 +144,7 @@ async def run_sandbox(args: argparse.Namespace) -> int:
     transcript = TranscriptStream(stack.emulator.workspace, lambda line: print(line, flush=True))
     streaming: asyncio.Task[None] | None = None
     try:
-        print(banner(stack), flush=True)
+        print(banner(stack, demo.service.url), flush=True)
         print("\nEvery message of the workspace appears below as it is posted.", flush=True)
         streaming = asyncio.create_task(transcript.run(stop))
         if not args.no_demo:
