@@ -36,7 +36,6 @@ class SlackPager:
         """Mention in the channel (a failure raises, so the page is retried), then DM users and trigger pagers."""
         blocks = render.page_message(incident, level, targets, reason)
         text = f"Paging for {incident.id}"
-        await invite_responders(self.gateway, incident.channel_id, [t.id for t in targets if t.kind is TargetKind.USER])
         if incident.channel_id:
             await self.gateway.post_message(incident.channel_id, text, blocks, Priority.PAGE)
         for target in targets:
@@ -44,6 +43,8 @@ class SlackPager:
                 await self._direct_message(incident, target.id, text, blocks)
             elif target.kind is TargetKind.PAGER:
                 await self._external_page(incident, target, reason)
+        # After the page itself, so inviting never delays it: the paged people join the incident channel.
+        await invite_responders(self.gateway, incident.channel_id, [t.id for t in targets if t.kind is TargetKind.USER])
         await self.refresh_countdown(incident)
 
     async def _direct_message(self, incident: Incident, user: str, text: str, blocks: list[dict[str, object]]) -> None:
