@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     redis_health_check_s: float = Field(default=15.0, ge=0)
     redis_pool_timeout_s: float = Field(default=5.0, gt=0)
     webhook_deadline_s: float = Field(default=1.0, gt=0)
+    # The reaction that adds a message of an incident channel to its timeline (name without colons).
+    timeline_pin_emoji: str = Field(default="pushpin", min_length=1, max_length=100)
 
     @field_validator("slack_api_url")
     @classmethod
