@@ -109,7 +109,7 @@ def load_roles_config(path: Path) -> RolesConfig:
 def roles_json_schema() -> dict[str, Any]:
     """The JSON Schema of roles.yaml, for editors and CI."""
     schema = RolesConfig.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "runbook-bot incident roles", **schema}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": "runbook-bot incident roles"}
 
 
 def check_roles_file(path: Path) -> list[Problem]:
