@@ -12,8 +12,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot import metrics
 from bot.errors import BotError, InvalidInput
 from bot.incidents.models import Incident
-from bot.incidents.roles import RoleChange, assign_role, holders
-from bot.policy.access import role_action
+from bot.incidents.roles import RoleChange, assign_role, holder, holders
+from bot.policy.access import ROLE_OTHER, ROLE_SELF, role_action
 from bot.policy.roles_file import RoleBook, RoleDef, RolesConfig, roles_path
 from bot.services import BotServices
 from bot.slack.access_gate import gate_of
@@ -96,12 +96,27 @@ async def handle_role(ctx: CommandContext) -> str:
         raise InvalidInput(f"name who takes it: `/incident role {role.name} @alice` (or `me`)", ["user"])
     user = ctx.user_id if typed.lower() in _ME else await people_of(ctx.services).resolve(typed)
     ctx.args[:] = incident_arg
-    incident = await target_incident(ctx, role_action(role.name, ctx.user_id, user))
+    incident = await target_incident(ctx, await _action(ctx, role.name, user, incident_arg))
     change = await give_role(ctx.services, incident, role, user, ctx.user_id, claim=False)
     if not change.changed:
         return f"<@{user}> already holds {escape_text(role.title.lower())} on {incident.id}."
     was = f" (was <@{change.previous}>)" if change.previous else ""
     return f"<@{user}> is now {escape_text(role.title.lower())} of {incident.id}{was}."
+
+
+async def _action(ctx: CommandContext, role: str, user: str, incident_arg: list[str]) -> str:
+    """`role-self` only for an empty role (or one already yours): taking a held one takes it from someone."""
+    action = role_action(role, ctx.user_id, user)
+    if action != ROLE_SELF:
+        return action
+    store = ctx.services.store
+    found = (
+        await store.get_incident(incident_arg[0].upper())
+        if incident_arg
+        else await store.find_by_channel(ctx.channel_id)
+    )
+    current = holder(found, role) if found is not None else None
+    return ROLE_OTHER if current not in (None, user) else ROLE_SELF
 
 
 async def claim_text(services: BotServices, value: str, user: str, channel: str) -> str:

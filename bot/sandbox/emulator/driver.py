@@ -110,7 +110,8 @@ class Driver:
         self._check_open(room)
         if person.id not in room.members:
             raise EmulatorError(f"{person.name} is not in #{room.name}; join first")
-        message = self.ws.post(room, person.id, text=text, thread_ts=thread_ts)
+        # Slack stores and returns what a person typed with `&`, `<`, `>` as entities (mentions kept).
+        message = self.ws.post(room, person.id, text=payloads.slack_escaped(text), thread_ts=thread_ts)
         posted = UserMessage(message)
         if self.ws.bot_user_id in room.members:
             if "message" in self.subscribed_events:
