@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.sandbox.emulator import payloads
 from bot.sandbox.emulator.delivery import AckRecord, Delivery
-from bot.sandbox.emulator.errors import EmulatorError
+from bot.sandbox.emulator.errors import EmulatorError, SlackApiFailure
 from bot.sandbox.emulator.methods_conversations import add_members
 from bot.sandbox.emulator.modals import apply_response_action, state_values
 from bot.sandbox.emulator.reactions import add_reaction, remove_reaction
@@ -142,13 +142,21 @@ class Driver:
         """A person reacts to a message; the bot hears `reaction_added` when it is in the channel."""
         person, room = self.ws.user_or_raise(user), self.ws.channel_or_raise(channel)
         message = self._reactable(room, ts, person.id)
-        return self._channel_event(room, add_reaction(self.ws, person.id, name.strip(":"), room, message))
+        try:
+            event = add_reaction(self.ws, person.id, name.strip(":"), room, message)
+        except SlackApiFailure as failure:
+            raise EmulatorError(f"{person.name} cannot react: {failure.error}") from None
+        return self._channel_event(room, event)
 
     async def remove_reaction(self, user: str, channel: str, ts: str, name: str) -> Delivery | None:
         """A person takes their reaction off; the bot hears `reaction_removed` when it is in the channel."""
         person, room = self.ws.user_or_raise(user), self.ws.channel_or_raise(channel)
         message = self._reactable(room, ts, person.id)
-        return self._channel_event(room, remove_reaction(self.ws, person.id, name.strip(":"), room, message))
+        try:
+            event = remove_reaction(self.ws, person.id, name.strip(":"), room, message)
+        except SlackApiFailure as failure:
+            raise EmulatorError(f"{person.name} cannot remove the reaction: {failure.error}") from None
+        return self._channel_event(room, event)
 
     def emit_event(self, event: dict[str, Any]) -> Delivery | None:
         """Send an event a Web API call caused (the bot's own reaction) as Slack would: if subscribed and a member."""

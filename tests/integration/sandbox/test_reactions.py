@@ -83,5 +83,9 @@ async def test_no_event_where_the_bot_is_not_and_people_see_only_their_channels(
     secret = await emulator.driver.post_user_message("alice", "secret", "hush")
     with pytest.raises(EmulatorError):
         await emulator.driver.add_reaction("bob", "secret", secret.message.ts, "eyes")
+    with pytest.raises(EmulatorError, match="already_reacted"):
+        await emulator.driver.add_reaction("alice", "quiet", posted.message.ts, "eyes")
+    with pytest.raises(EmulatorError, match="no_reaction"):
+        await emulator.driver.remove_reaction("alice", "quiet", posted.message.ts, "tada")
     await asyncio.sleep(0)
     assert emulator.message("quiet", posted.message.ts).reactions == {"eyes": ["U0ALICE001"]}
