@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.alerts import utcnow
@@ -88,3 +88,38 @@ async def assign_role(
     updated = await store.update_incident(incident_id, mutate)
     previous = seen.get("previous")
     return RoleChange(updated, role, previous, previous != user)
+
+
+@dataclass(frozen=True)
+class RoleSpan:
+    """One person holding one role from `since` until `until` (None: still holds it)."""
+
+    role: str
+    holder: str
+    since: datetime
+    until: datetime | None
+    by: str
+
+
+def role_spans(events: Sequence[TimelineEvent], first_commander: tuple[str, datetime] | None = None) -> list[RoleSpan]:
+    """Who held which role when, from `role` events and `/incident commander` field events, in order of start.
+
+    `first_commander` is the commander set when the incident was opened by hand (no timeline event records it).
+    """
+    current: dict[str, RoleSpan] = {}
+    spans: list[RoleSpan] = []
+    if first_commander is not None:
+        current[COMMANDER] = RoleSpan(COMMANDER, first_commander[0], first_commander[1], None, first_commander[0])
+    for event in events:
+        if event.type is EventType.ROLE:
+            role, by = str(event.data.get("role")), str(event.data.get("by") or event.actor)
+        elif event.type is EventType.FIELD and event.summary.startswith("commander →") and "new" in event.data:
+            role, by = COMMANDER, event.actor
+        else:
+            continue
+        new = event.data.get("new")
+        if role in current:
+            spans.append(replace(current.pop(role), until=event.at))
+        if new:
+            current[role] = RoleSpan(role, str(new), event.at, None, by)
+    return sorted([*spans, *current.values()], key=lambda s: s.since)

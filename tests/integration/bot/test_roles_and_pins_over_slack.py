@@ -240,13 +240,29 @@ async def test_pin_reactions_add_once_and_remove_with_the_last_pin(stack: Sandbo
     await asyncio.sleep(0.2)
     assert len(await timeline(stack, EventType.UNPIN)) == 1
 
+    # A reply in a thread is found through conversations.replies.
+    reply = await slack.driver.post_user_message("bob", channel, "found it: pool size 5", thread_ts=ts)
+    threaded = await slack.driver.add_reaction("carol", channel, reply.message.ts, "pushpin")
+    assert threaded is not None
+    await threaded.acked()
+    live = await eventually(lambda: _live(stack))
+    assert [(p.data["text"], p.data["author"], p.data["ts"]) for p in live] == [
+        ("found it: pool size 5", BOB, reply.message.ts)
+    ]
+
     # A reaction outside incident channels does nothing.
     outside = await slack.driver.post_user_message("alice", "general", "not an incident")
     elsewhere = await slack.driver.add_reaction("alice", "general", outside.message.ts, "pushpin")
     if elsewhere is not None:
         await elsewhere.acked()
     await asyncio.sleep(0.2)
-    assert len(await timeline(stack, EventType.PIN)) == 1
+    assert len(await timeline(stack, EventType.PIN)) == 2
+
+
+async def _live(stack: SandboxStack) -> list[TimelineEvent]:
+    services = stack.bot.services
+    assert services is not None
+    return live_pins(await services.store.read_timeline("INC-1"))
 
 
 async def test_note_keeps_the_text_exactly_as_typed(stack: SandboxStack) -> None:
