@@ -33,6 +33,7 @@ from bot.incidents.provision import PROVISION_TIMER, ProvisionGuard
 from bot.incidents.store import IncidentStore
 from bot.intake.routes import add_alert_routes
 from bot.keys import Keys
+from bot.policy.roles_file import RoleBook, roles_path
 from bot.policy.rules import ActionRateLimit
 from bot.policy.trust import TrustBook, trust_path
 from bot.runbooks.catalog import Catalog, load_catalog
@@ -157,6 +158,7 @@ class BotApp:
         self.timers.register(PROVISION_TIMER, flows.on_provision_timer)
         approvals = self._approvals(store, keys, responder, gateway, tasks, timer_store)
         notifier.approvals = approvals
+        notifier.roles = RoleBook(roles_path(settings.runbooks_path))
         people = self.stakeholders = build_stakeholders(
             settings, self.redis.client, keys, store, timer_store, self.timers, gateway, flows, escalation
         )
