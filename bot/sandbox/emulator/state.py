@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from bot.sandbox.emulator.doc_records import Documents
 from bot.sandbox.emulator.errors import EmulatorError, SlackApiFailure
 from bot.sandbox.emulator.records import Channel, Ephemeral, Message, User, UserGroup, View
 
@@ -47,6 +48,7 @@ class Workspace:
     ephemerals: list[Ephemeral] = field(default_factory=list)
     triggers: dict[str, Trigger] = field(default_factory=dict)
     trigger_ttl: float = TRIGGER_TTL_S
+    documents: Documents = field(default_factory=Documents)
     _last_ts: int = 0
     _changed: asyncio.Event | None = None
 
