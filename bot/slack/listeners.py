@@ -12,6 +12,7 @@ from bot import metrics
 from bot.services import BotServices
 from bot.slack import (  # noqa: F401  (registers /incident)
     approval_listeners,
+    close_commands,
     escalation_listeners,
     followup_commands,
     incident_commands,
@@ -43,6 +44,7 @@ def register(app: AsyncApp, services: BotServices) -> None:
     approval_listeners.register(app, services)
     escalation_listeners.register(app, services)
     verify_listeners.register(app, services)
+    close_commands.register(app, services)
     register_stale_actions(app)  # keep last: it answers every click no listener above claimed
 
     @app.error
