@@ -7,14 +7,12 @@ an ephemeral with "Close anyway" and "Create draft". Once closed, the channel is
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.errors import UpstreamError
 from bot.escalation.timers import TimerStore
 from bot.followups.store import FollowUpStore
 from bot.incidents.closing import ArchiveTimers, missing_for_close, parse_requirements
@@ -22,17 +20,14 @@ from bot.incidents.models import Incident, Status
 from bot.incidents.names import NameCache
 from bot.slack.access_gate import gate_of
 from bot.slack.archive import SlackChannelArchiver
-from bot.slack.commands import CommandContext, subcommand
+from bot.slack.commands import BlockReply, CommandContext, subcommand
 from bot.slack.errors import reply_for_error
-from bot.slack.gateway import Priority
 from bot.slack.incident_commands import target_incident
 from bot.slack.names import SlackNames
 from bot.slack.postmortem_publish import PostmortemPublisher
 
 if TYPE_CHECKING:
     from bot.services import BotServices
-
-log = logging.getLogger(__name__)
 
 _MISSING_WORDS = {"postmortem": "no post-mortem draft", "followups": "no follow-ups"}
 
@@ -113,18 +108,8 @@ async def handle_close(ctx: CommandContext) -> str:
     if not missing:
         return await close_incident(ctx.services, incident.id, ctx.user_id)
     text = f"{incident.id} has " + " and ".join(_MISSING_WORDS[m] for m in missing) + " yet."
-    try:
-        await ctx.services.gateway.call(
-            "chat.postEphemeral",
-            Priority.APPROVAL,
-            channel=ctx.channel_id,
-            user=ctx.user_id,
-            text=text + " Close anyway, or create the draft first?",
-            blocks=ask_blocks(incident, text + " Close anyway, or create the draft first?"),
-        )
-    except UpstreamError as exc:
-        log.info("close check without buttons", extra={"reason": str(exc)})
-    return f"Not closed: {text} `/incident close {incident.id} anyway` closes it as it is."
+    fallback = f"Not closed: {text} `/incident close {incident.id} anyway` closes it as it is."
+    return BlockReply(fallback, ask_blocks(incident, f"*Not closed:* {text} Close anyway, or create the draft first?"))
 
 
 @subcommand("reopen", "reopen [INC-n]", "reopen a resolved or closed incident (unarchives its channel)")
