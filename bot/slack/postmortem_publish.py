@@ -69,6 +69,8 @@ class PostmortemPublisher:
         channel = record.incident.channel_id
         if not channel:
             raise InvalidInput(f"{incident_id} has no channel: `runbookctl postmortem {incident_id}` prints the draft")
+        # Names are looked up either way: they land in the Redis cache `runbookctl postmortem` reads.
+        await self.names.display_names(record.user_ids())
         published = await self._as_canvas(channel, record) or await self._as_file(channel, record)
         await self._record(record.incident, published, actor)
         return published
