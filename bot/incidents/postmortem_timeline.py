@@ -99,7 +99,8 @@ def _timeline_text(event: TimelineEvent) -> str:
 
 def _audit_text(event: AuditEvent) -> str:
     step = f" {event.step}" if event.step else ""
-    reason = event.data.get("reason")
+    # Refusals carry their reason as the outcome and any detail in data; other records may name a reason.
+    reason = event.data.get("reason") or event.data.get("detail")
     why = f" (why: {reason})" if reason else ""
     return f"{event.action}{step}: {event.outcome}{why}"
 
