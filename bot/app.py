@@ -27,6 +27,7 @@ from bot.escalation.reminders import Reminders
 from bot.escalation.scheduler import TimerScheduler
 from bot.escalation.service import EscalationService
 from bot.escalation.timers import TimerStore
+from bot.incidents.closing import ArchiveTimers
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.lifecycle import reopen_window
 from bot.incidents.provision import PROVISION_TIMER, ProvisionGuard
@@ -42,6 +43,7 @@ from bot.services import BotServices
 from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.approval_listeners import SlackApprovalPresenter
+from bot.slack.archive import SlackChannelArchiver
 from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
@@ -162,12 +164,16 @@ class BotApp:
         people = self.stakeholders = build_stakeholders(
             settings, self.redis.client, keys, store, timer_store, self.timers, gateway, flows, escalation
         )
+        archive_after = timedelta(hours=settings.archive_after_hours)
+        closing = ArchiveTimers(store, timer_store, SlackChannelArchiver(gateway), archive_after)
+        closing.register(self.timers)
         await self.timers.start()
         await approvals.start_executions()
         self.services = BotServices(
             settings, store, gateway, notifier, flows, tasks, approvals, escalation_config=escalation_config
         )
         self.services.updates, self.services.followups = people.updates, people.followups
+        self.services.closing = closing
         return self.services
 
     def _escalation(

@@ -176,6 +176,10 @@ class Keys:
         """Counter key for a named rate limit window."""
         return f"{self.prefix}:rate:{name}"
 
+    def user_names(self) -> str:
+        """Hash from Slack user id to the display name the bot last saw (post-mortems name people offline)."""
+        return f"{self.prefix}:user-names"
+
     def pattern(self) -> str:
         """Glob matching every key under this prefix."""
         return f"{self.prefix}:*"

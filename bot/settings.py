@@ -119,6 +119,20 @@ class Settings(BaseSettings):
     # The reaction that adds a message of an incident channel to its timeline (name without colons).
     timeline_pin_emoji: str = Field(default="pushpin", min_length=1, max_length=100)
 
+    # Closing: what `/incident close` asks for when missing (comma-separated: postmortem, followups; or none),
+    # and how long after closing the channel is archived (a durable timer; 0 archives at once).
+    close_requires: str = "postmortem,followups"
+    archive_after_hours: float = Field(default=24.0, ge=0)
+
+    @field_validator("close_requires")
+    @classmethod
+    def _close_requires(cls, value: str) -> str:
+        words = {w.strip().lower() for w in value.split(",") if w.strip()}
+        unknown = words - {"postmortem", "followups", "none"}
+        if unknown:
+            raise ValueError(f"unknown requirement(s) {sorted(unknown)}: use postmortem, followups or none")
+        return ",".join(sorted(words - {"none"}))
+
     @field_validator("slack_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:

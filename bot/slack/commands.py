@@ -7,7 +7,7 @@ import re
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import InvalidInput
 
@@ -30,6 +30,17 @@ class CommandContext:
 
 
 Handler = Callable[[CommandContext], Awaitable[str]]
+
+
+class BlockReply(str):
+    """A reply that carries Block Kit blocks (buttons); the string itself is the fallback text."""
+
+    blocks: list[dict[str, Any]]
+
+    def __new__(cls, text: str, blocks: list[dict[str, Any]]) -> BlockReply:
+        reply = super().__new__(cls, text)
+        reply.blocks = blocks
+        return reply
 
 
 @dataclass(frozen=True)

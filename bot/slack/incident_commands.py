@@ -5,13 +5,12 @@ from __future__ import annotations
 from bot.alerts import Severity, utcnow
 from bot.errors import IncidentNotFound, InvalidInput
 from bot.incidents.models import EventType, Incident, Status, TimelineEvent
-from bot.incidents.postmortem import draft_postmortem
 from bot.incidents.updates import split_status
 from bot.policy.access import DECLARE, DECLARE_PROTECTED, commander_action
 from bot.slack.access_gate import gate_of
 from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand
 from bot.slack.escalation_listeners import acknowledge_text
-from bot.slack.escape import escape_keeping_mentions, escape_text, split_text
+from bot.slack.escape import escape_keeping_mentions, escape_text
 from bot.slack.invites import invite_responders
 from bot.slack.people import people_of
 from bot.slack.updates import updates_of
@@ -114,18 +113,6 @@ async def handle_resolve(ctx: CommandContext) -> str:
     return await _move(ctx, Status.RESOLVED, "resolved")
 
 
-@subcommand("close", "close [INC-n]", "close a resolved incident")
-async def handle_close(ctx: CommandContext) -> str:
-    """Close the incident."""
-    return await _move(ctx, Status.CLOSED, "closed")
-
-
-@subcommand("reopen", "reopen [INC-n]", "reopen a resolved or closed incident")
-async def handle_reopen(ctx: CommandContext) -> str:
-    """Reopen the incident."""
-    return await _move(ctx, Status.TRIGGERED, "reopened")
-
-
 @subcommand("commander", "commander @user [INC-n]", "hand the incident to a commander")
 async def handle_commander(ctx: CommandContext) -> str:
     """Assign the commander."""
@@ -213,16 +200,3 @@ async def handle_list(ctx: CommandContext) -> str:
         + (f" <#{i.channel_id}>" if i.channel_id else "")
         for i in incidents
     )
-
-
-@subcommand("postmortem", "postmortem [INC-n]", "post a post-mortem draft from the timeline")
-async def handle_postmortem(ctx: CommandContext) -> str:
-    """Draft the post-mortem and post it in the incident channel."""
-    incident = await target_incident(ctx)
-    store = ctx.services.store
-    draft = draft_postmortem(incident, await store.read_timeline(incident.id), await store.read_audit(incident.id))
-    if not incident.channel_id:
-        return draft
-    for part in split_text(draft, 3500):
-        await ctx.services.gateway.post_message(incident.channel_id, f"```{escape_text(part)}```")
-    return f"Post-mortem draft for {incident.id} posted; `runbookctl postmortem {incident.id}` prints it as Markdown."

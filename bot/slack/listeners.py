@@ -12,6 +12,7 @@ from bot import metrics
 from bot.services import BotServices
 from bot.slack import (  # noqa: F401  (registers /incident)
     approval_listeners,
+    close_commands,
     escalation_listeners,
     followup_commands,
     incident_commands,
@@ -19,7 +20,7 @@ from bot.slack import (  # noqa: F401  (registers /incident)
     roles,
     verify_listeners,
 )
-from bot.slack.commands import dispatch
+from bot.slack.commands import BlockReply, dispatch
 from bot.slack.errors import reply_for_error
 from bot.slack.escape import from_slack
 from bot.slack.stale_actions import register as register_stale_actions
@@ -40,13 +41,15 @@ def register(app: AsyncApp, services: BotServices) -> None:
             text = await dispatch(typed, command["user_id"], command["channel_id"], services)
         except Exception as exc:
             text = reply_for_error(exc)
-        await respond(text=text, response_type="ephemeral")
+        blocks = text.blocks if isinstance(text, BlockReply) else None
+        await respond(text=text, blocks=blocks, response_type="ephemeral")
 
     approval_listeners.register(app, services)
     escalation_listeners.register(app, services)
     verify_listeners.register(app, services)
     roles.register(app, services)
     pins.register(app, services)
+    close_commands.register(app, services)
     register_stale_actions(app)  # keep last: it answers every click no listener above claimed
 
     @app.error
