@@ -149,6 +149,7 @@ class BotApp:
         self.services = BotServices(
             settings, store, gateway, notifier, flows, tasks, approvals, escalation_config=escalation_config
         )
+        self.services.catalog = catalog
         return self.services
 
     def _escalation(

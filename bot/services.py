@@ -15,6 +15,7 @@ from bot.tasks import TaskSupervisor
 if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
     from bot.escalation.loader import EscalationConfig
+    from bot.runbooks.catalog import Catalog
     from bot.slack.access_gate import AccessGate
 
 
@@ -31,3 +32,5 @@ class BotServices:
     approvals: ApprovalService | None = None
     escalation_config: EscalationConfig | None = None
     access: AccessGate | None = None
+    # The runbook catalog: services offered when declaring, runbooks matched by symptom.
+    catalog: Catalog | None = None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bot.alerts import Severity, utcnow
+from bot.alerts import utcnow
 from bot.errors import IncidentNotFound, InvalidInput
 from bot.incidents.models import EventType, Incident, Status, TimelineEvent
 from bot.incidents.postmortem import draft_postmortem
-from bot.policy.access import DECLARE, DECLARE_PROTECTED, commander_action
+from bot.policy.access import commander_action
 from bot.slack.access_gate import gate_of
 from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand, user_mention
+from bot.slack.declare import declare_from_command, declare_with_flags
 from bot.slack.escalation_listeners import acknowledge_text
 from bot.slack.escape import escape_text, split_text
 
@@ -52,29 +53,10 @@ async def handle_help(ctx: CommandContext) -> str:
     "open an incident by hand (a protected --env needs an incident admin or the service's on-call)",
 )
 async def handle_new(ctx: CommandContext) -> str:
-    """Open an incident and its channel."""
-    title = " ".join(ctx.args).strip()
-    if not title:
-        raise InvalidInput('give the incident a title: `/incident new "checkout errors" --severity P2`', ["title"])
-    severity = ctx.flags.get("severity", "P3").upper()
-    if severity not in Severity.__members__:
-        raise InvalidInput(f"severity must be P1, P2, P3 or P4, not {severity!r}", ["severity"])
-    service = ctx.flags.get("service", "unknown")
-    environment = ctx.flags.get("env", ctx.services.settings.environment)
-    gate = gate_of(ctx.services)
-    action = DECLARE_PROTECTED if gate.policy().is_protected(environment) else DECLARE
-    await gate.require(ctx.user_id, action, None, ctx.channel_id, service=service)
-    incident = await ctx.services.store.create_incident(
-        title,
-        service=service,
-        severity=severity,
-        environment=environment,
-        commander=ctx.user_id,
-        commander_set_by=ctx.user_id,
-        source="slack",
-    )
-    await ctx.services.flows.open_manual_incident(incident)
-    return f"Opening {incident.id}: {escape_text(title)} — the channel follows in a moment."
+    """Open an incident and its channel; with no title, open the declare form."""
+    if not ctx.args and not ctx.flags:
+        return await declare_from_command(ctx)
+    return await declare_with_flags(ctx)
 
 
 @subcommand("status", "status [INC-n]", "show the incident's state")

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import metrics
 from bot.services import BotServices
-from bot.slack import approval_listeners, escalation_listeners, incident_commands, verify_listeners  # noqa: F401  (registers /incident)
+from bot.slack import approval_listeners, escalation_listeners, incident_commands, lifecycle_listeners, verify_listeners  # noqa: F401  (registers /incident)
 from bot.slack.commands import dispatch
 from bot.slack.errors import reply_for_error
 from bot.slack.stale_actions import register as register_stale_actions
@@ -27,12 +27,20 @@ def register(app: AsyncApp, services: BotServices) -> None:
         await ack()
         metrics.ACK_SECONDS.labels("slash_commands").observe(time.monotonic() - started)
         try:
-            text = await dispatch(command.get("text", ""), command["user_id"], command["channel_id"], services)
+            text = await dispatch(
+                command.get("text", ""),
+                command["user_id"],
+                command["channel_id"],
+                services,
+                command.get("trigger_id", ""),
+            )
         except Exception as exc:
             text = reply_for_error(exc)
-        await respond(text=text, response_type="ephemeral")
+        if text:  # empty when a modal opened in answer
+            await respond(text=text, response_type="ephemeral")
 
     approval_listeners.register(app, services)
+    lifecycle_listeners.register(app, services)
     escalation_listeners.register(app, services)
     verify_listeners.register(app, services)
     register_stale_actions(app)  # keep last: it answers every click no listener above claimed

@@ -51,7 +51,8 @@ class SlackNotifier:
             name = channel_name(
                 self.policy.name_template, incident.number, incident.service, incident.title, incident.severity.value
             )
-            channel_id, actual = await self.gateway.create_channel(name, is_private=self.policy.private)
+            private = self.policy.private if incident.private_channel is None else incident.private_channel
+            channel_id, actual = await self.gateway.create_channel(name, is_private=private)
             incident = await self.store.bind_channel(incident.id, channel_id, actual)
             await self._invite(channel_id, await self._responders(runbook))
             await self.store.append_timeline(
@@ -174,7 +175,15 @@ class SlackNotifier:
         text = (
             f"{render.SEVERITY_ICON[incident.severity.value]} {render.header_text(incident)} → <#{incident.channel_id}>"
         )
-        await self.gateway.post_message(self.policy.incidents_channel, text)
+        ts = await self.gateway.post_message(self.policy.incidents_channel, text)
+        await self.store.update_incident(incident.id, _set_announcement(ts))
+
+
+def _set_announcement(ts: str) -> Callable[[Incident], None]:
+    def mutate(incident: Incident) -> None:
+        incident.announcement_ts = ts
+
+    return mutate
 
 
 def _set_header(ts: str) -> Callable[[Incident], None]:
