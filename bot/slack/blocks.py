@@ -10,6 +10,7 @@ from bot.engine.offer import OfferedStep
 from bot.engine.types import DiagnosticResult, Verdict, overall_verdict
 from bot.incidents.models import Incident, Status
 from bot.slack.escape import escape_text, truncate
+from bot.slack.header_controls import header_controls
 
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000
@@ -77,6 +78,7 @@ def incident_header(incident: Incident, runbook_url: str | None = None) -> list[
         f"*Environment*\n{escape_text(incident.environment)}",
         f"*Commander*\n{f'<@{incident.commander}>' if incident.commander else '_unassigned_'}",
         f"*Alerts*\n{incident.alerts_firing} firing · {incident.alerts_resolved} resolved",
+        f"*Communication*\n{incident.comm_status.value}",
     ]
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}},
@@ -93,6 +95,9 @@ def incident_header(incident: Incident, runbook_url: str | None = None) -> list[
         blocks.append({"type": "context", "elements": [mrkdwn(" · ".join(shown))]})
     if incident.paused:
         blocks.append({"type": "context", "elements": [mrkdwn(":double_vertical_bar: automation paused")]})
+    controls = header_controls(incident)
+    if controls is not None:
+        blocks.append(controls)
     return blocks
 
 

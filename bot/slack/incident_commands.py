@@ -8,6 +8,7 @@ from bot.incidents.models import EventType, Incident, Status, TimelineEvent
 from bot.incidents.postmortem import draft_postmortem
 from bot.policy.access import commander_action
 from bot.slack.access_gate import gate_of
+from bot.slack.comm_status import COMM_STATUS_ACTION, apply_comm_status, pop_comm_word
 from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand, user_mention
 from bot.slack.declare import declare_from_command, declare_with_flags
 from bot.slack.escalation_listeners import acknowledge_text
@@ -59,10 +60,17 @@ async def handle_new(ctx: CommandContext) -> str:
     return await declare_with_flags(ctx)
 
 
-@subcommand("status", "status [INC-n]", "show the incident's state")
+@subcommand(
+    "status",
+    "status [INC-n] [investigating|identified|monitoring|resolved]",
+    "show the incident's state; with a word, set the communication status",
+)
 async def handle_status(ctx: CommandContext) -> str:
-    """Summarise the incident."""
-    i = await target_incident(ctx)
+    """Summarise the incident; with a status word, set the communication status."""
+    word = pop_comm_word(ctx.args)
+    i = await target_incident(ctx, COMM_STATUS_ACTION if word else None)
+    if word is not None:
+        return await apply_comm_status(ctx.services, i, word, ctx.user_id)
     commander = f"<@{i.commander}>" if i.commander else "unassigned"
     return (
         f"*{i.id}* {escape_text(i.title)}\nstatus *{i.status.value}* · {i.severity.value} · "

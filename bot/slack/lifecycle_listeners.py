@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack import declare
+from bot.slack import declare, severity
 
 if TYPE_CHECKING:
     from bot.services import BotServices
@@ -15,3 +15,4 @@ if TYPE_CHECKING:
 def register(app: AsyncApp, services: BotServices) -> None:
     """Attach every lifecycle listener."""
     declare.register(app, services)
+    severity.register(app, services)
