@@ -13,6 +13,7 @@ from bot.slack.commands import CommandContext, help_text, is_incident_id, subcom
 from bot.slack.declare import declare_from_command, declare_with_flags
 from bot.slack.escalation_listeners import acknowledge_text
 from bot.slack.escape import escape_text, split_text
+from bot.slack.update_modal import open_update_modal
 
 
 async def target_incident(ctx: CommandContext, action: str | None = None) -> Incident:
@@ -135,8 +136,10 @@ async def handle_commander(ctx: CommandContext) -> str:
 
 @subcommand("update", "update <text>", "post a status update to the incident timeline")
 async def handle_update(ctx: CommandContext) -> str:
-    """Record and post a status update."""
+    """Record and post a status update; without text, open the update form."""
     incident = await target_incident(ctx)
+    if not ctx.args:
+        return await open_update_modal(ctx, incident)
     text = " ".join(ctx.args).strip()
     if not text:
         raise InvalidInput("write the update: `/incident update rolled back, error rate falling`", ["text"])

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack import declare, severity
+from bot.slack import declare, severity, update_modal
 
 if TYPE_CHECKING:
     from bot.services import BotServices
@@ -16,3 +16,4 @@ def register(app: AsyncApp, services: BotServices) -> None:
     """Attach every lifecycle listener."""
     declare.register(app, services)
     severity.register(app, services)
+    update_modal.register(app, services)

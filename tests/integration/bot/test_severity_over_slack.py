@@ -1,4 +1,4 @@
-"""Severity and communication status over the emulator: command, header menus, access, paging, header, topic."""
+"""Severity, communication status and the update modal over the emulator: commands, menus, access, paging."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bot.incidents.models import CommStatus, EventType
 from bot.keys import Keys
 from bot.sandbox.stack import SandboxStack, start_sandbox
 from bot.slack.header_controls import HeaderAction
+from bot.slack.update_modal import UPDATE_CALLBACK
 from tests.integration.bot.lifecycle_stack import (
     ALICE,
     BOB,
@@ -121,3 +122,32 @@ async def test_status_word_sets_the_communication_status(stack: SandboxStack) ->
     reply = await emulator.wait_for_ephemeral("alice", "severity must be one of P1, P2, P3, P4")
     assert (await services.store.get_incident_or_raise("INC-1")).severity.value == "P3"
     assert "<!channel>" not in (reply.text or "")
+
+
+async def test_update_modal_validates_then_posts_and_sets_the_status(stack: SandboxStack) -> None:
+    emulator, services = stack.emulator, stack.bot.services
+    assert services is not None
+    channel = await declared(stack)
+    await (await emulator.driver.slash_command("alice", channel, "update")).acked()
+    view = await emulator.wait_for_view("alice", callback_id=UPDATE_CALLBACK)
+    assert view.definition["private_metadata"] == "INC-1"
+    await (await emulator.driver.submit_view("alice", view.id, {"status": "identified", "message": "  "})).acked()
+    assert list(emulator.workspace.views[view.id].errors) == ["message"]
+    values = {"status": "identified", "message": HOSTILE, "publish": ["publish"]}
+    await (await emulator.driver.submit_view("alice", view.id, values)).acked()
+    assert emulator.workspace.views[view.id].closed
+    posted = await emulator.wait_for_message(channel, "Status update", timeout=5)
+    assert "<!channel>" not in (posted.text or "") and "<@U0BOB00001>" not in (posted.text or "")
+    assert (await services.store.get_incident_or_raise("INC-1")).comm_status is CommStatus.IDENTIFIED
+    notes = [e for e in await services.store.read_timeline("INC-1") if e.data.get("kind") == "status_update"]
+    assert [(n.summary, n.data["status"], n.data["published"]) for n in notes] == [(HOSTILE, "identified", True)]
+
+
+async def test_update_modal_refuses_a_bystander_inside_the_modal(stack: SandboxStack) -> None:
+    emulator, services = stack.emulator, stack.bot.services
+    assert services is not None
+    await declared(stack)
+    # carol may not even open it: the command is refused before any modal.
+    await (await emulator.driver.slash_command("carol", "general", "update INC-1")).acked()
+    await emulator.wait_for_ephemeral("carol", "access rule `update`")
+    assert not emulator.views("carol")
