@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack import declare, severity, update_modal
+from bot.slack import declare, home, severity, update_modal
 
 if TYPE_CHECKING:
     from bot.services import BotServices
@@ -17,3 +17,4 @@ def register(app: AsyncApp, services: BotServices) -> None:
     declare.register(app, services)
     severity.register(app, services)
     update_modal.register(app, services)
+    home.register(app, services)
