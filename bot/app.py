@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
@@ -30,6 +31,7 @@ from bot.incidents.flows import IncidentFlows
 from bot.incidents.lifecycle import reopen_window
 from bot.incidents.provision import PROVISION_TIMER, ProvisionGuard
 from bot.incidents.store import IncidentStore
+from bot.incidents.timings import observe_move, refresh_open_gauge
 from bot.intake.routes import add_alert_routes
 from bot.keys import Keys
 from bot.policy.rules import ActionRateLimit
@@ -130,6 +132,7 @@ class BotApp:
         catalog = self.catalog or load_catalog(settings.runbooks_path)
         for problem in catalog.problems:
             log.warning("runbook problem", extra={"problem": str(problem)})
+        store.on_move = observe_move  # lifecycle timings for /metrics
         notifier = SlackNotifier(gateway, store, _channel_policy(settings))
         tasks = TaskSupervisor()
         responder = RunbookResponder(catalog, settings, post_message=gateway.post_message)
@@ -208,7 +211,8 @@ class BotApp:
         await self.socket.connect_async()  # type: ignore[no-untyped-call]
 
     async def _start_web(self, services: BotServices) -> None:
-        web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes)
+        refresh = partial(refresh_open_gauge, services.store)
+        web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes, before_metrics=refresh)
         add_alert_routes(web_app, self.settings, services.flows)
         # Behind the connection guard: header deadline and connection cap (docs/intake.md, "Hostile clients").
         server = await start_http_server(

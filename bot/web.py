@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -13,10 +14,17 @@ from bot.settings import Settings
 from bot.webguard import ConnectionGuard, ConnectionLimits
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+METRICS_REFRESH_S = 2.0
+log = logging.getLogger(__name__)
 
 
-def build_web_app(readiness: ReadinessCheck, max_body_bytes: int) -> web.Application:
-    """An aiohttp app with /healthz, /readyz and /metrics; alert routes are added by the caller."""
+def build_web_app(
+    readiness: ReadinessCheck, max_body_bytes: int, before_metrics: Callable[[], Awaitable[None]] | None = None
+) -> web.Application:
+    """An aiohttp app with /healthz, /readyz and /metrics; alert routes are added by the caller.
+
+    `before_metrics` refreshes gauges read from the shared store; if it fails or is slow, the scrape goes on.
+    """
     # aiohttp's own limit sits above ours so the webhook handler can answer 413 itself, with a JSON body.
     app = web.Application(client_max_size=max_body_bytes + 64 * 1024)
 
@@ -29,6 +37,11 @@ def build_web_app(readiness: ReadinessCheck, max_body_bytes: int) -> web.Applica
         return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
     async def metrics_view(request: web.Request) -> web.Response:
+        if before_metrics is not None:
+            try:
+                await asyncio.wait_for(before_metrics(), METRICS_REFRESH_S)
+            except Exception:  # a stale gauge beats a failed scrape
+                log.warning("metrics refresh failed", exc_info=True)
         return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
 
     app.router.add_get("/healthz", healthz)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from bot import metrics
 from bot.connections import Redis
 from bot.incidents.models import CommStatus, EventType
 from bot.keys import Keys
@@ -151,3 +153,24 @@ async def test_update_modal_refuses_a_bystander_inside_the_modal(stack: SandboxS
     await (await emulator.driver.slash_command("carol", "general", "update INC-1")).acked()
     await emulator.wait_for_ephemeral("carol", "access rule `update`")
     assert not emulator.views("carol")
+
+
+async def test_lifecycle_timings_and_open_gauge_on_metrics(stack: SandboxStack) -> None:
+    emulator = stack.emulator
+    labels = {"service": "checkout", "severity": "P4"}
+
+    def count(name: str) -> float:
+        return metrics.REGISTRY.get_sample_value(f"runbook_incident_time_to_{name}_seconds_count", labels) or 0.0
+
+    before = {n: count(n) for n in ("acknowledge", "mitigate", "resolve")}
+    text = 'new "checkout errors" --service checkout --severity P4 --env staging'
+    await (await emulator.driver.slash_command("alice", "general", text)).acked()
+    await wait_incident(stack, "INC-1")
+    async with httpx.AsyncClient(base_url=stack.webhook_url) as client:
+        scraped = (await client.get("/metrics")).text
+        assert 'runbook_incidents_open{severity="P4"} 1.0' in scraped
+        for word, name in (("ack", "acknowledge"), ("mitigating", "mitigate"), ("resolve", "resolve")):
+            await (await emulator.driver.slash_command("alice", "general", f"{word} INC-1")).acked()
+            await emulator.wait_until(lambda n=name: count(n) == before[n] + 1, what=f"time to {name} observed")
+        scraped = (await client.get("/metrics")).text
+        assert 'runbook_incidents_open{severity="P4"} 0.0' in scraped
