@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
+
 from bot.alerts import Alert, Severity, utcnow
+from bot.errors import StoreError
 from bot.incidents.models import EventType, Incident, TimelineEvent
 from bot.runbooks.catalog import Catalog, words
 
@@ -26,6 +29,8 @@ MAX_DESCRIPTION = 3000
 DECLARED_SOURCE = "slack"
 # The alert name of a declared incident no runbook claims by its symptom.
 MANUAL_ALERT = "ManualIncident"
+# How long a declare request is remembered against redelivery.
+DECLARATION_MEMORY_S = 86_400
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -139,9 +144,16 @@ async def declare_incident_flow(
     actor: str,
     quote: QuotedMessage | None = None,
     now: datetime | None = None,
-) -> Incident:
-    """Open a declared incident: record it with its synthetic alert, then provision it as an alert-opened one."""
+    request_id: str | None = None,
+) -> Incident | None:
+    """Open a declared incident: record it with its synthetic alert, then provision it as an alert-opened one.
+
+    With a `request_id` (the submitted form's id) a second delivery of the same request opens nothing and
+    returns None: at most one incident per request, even if this replica dies half-way.
+    """
     now = now or utcnow()
+    if request_id is not None and not await _claim_request(store, request_id):
+        return None
     symptom = f"{declaration.title} {declaration.description}"
     name = symptom_alert_name(catalog, declaration.service, symptom) if catalog is not None else None
     alert = declared_alert(declaration, name, now)
@@ -160,8 +172,25 @@ async def declare_incident_flow(
     )
     for event in declaration_events(incident.id, declaration, actor, quote, now):
         await store.append_timeline(event)
+    if request_id is not None:
+        await _remember(store, request_id, incident.id)
     await flows.open_manual_incident(incident)
     return incident
+
+
+async def _claim_request(store: IncidentStore, request_id: str) -> bool:
+    try:
+        claimed = await store.redis.set(store.keys.declaration(request_id), "pending", nx=True, ex=DECLARATION_MEMORY_S)
+    except RedisError as exc:
+        raise StoreError(f"cannot record the declaration: {exc}") from exc
+    return bool(claimed)
+
+
+async def _remember(store: IncidentStore, request_id: str, incident_id: str) -> None:
+    try:
+        await store.redis.set(store.keys.declaration(request_id), incident_id, ex=DECLARATION_MEMORY_S)
+    except RedisError as exc:
+        raise StoreError(f"cannot record the declaration: {exc}") from exc
 
 
 def declaration_events(

@@ -69,6 +69,7 @@ async def declare_with_flags(ctx: CommandContext) -> str:
     incident = await declare_incident_flow(
         ctx.services.store, ctx.services.flows, ctx.services.catalog, declaration, ctx.user_id
     )
+    assert incident is not None  # no request id: always opens
     return f"Opening {incident.id}: {escape_text(declaration.title)} — the channel follows in a moment."
 
 
@@ -93,9 +94,12 @@ async def declare_from_command(ctx: CommandContext) -> str:
     return ""
 
 
-async def tell_declarer(services: BotServices, user: str, channel: str | None, incident: Incident) -> None:
-    """Let the declarer know the incident is open: in the channel they started from, else by DM."""
-    text = f"Opening {incident.id}: {escape_text(incident.title)} — the channel follows in a moment."
+async def tell_declarer(
+    services: BotServices, user: str, channel: str | None, incident: Incident | None, text: str = ""
+) -> None:
+    """Tell the declarer the incident is opening (or `text`): in the channel they started from, else by DM."""
+    if incident is not None:
+        text = f"Opening {incident.id}: {escape_text(incident.title)} — the channel follows in a moment."
     if channel:
         try:
             await services.gateway.call("chat.postEphemeral", channel=channel, user=user, text=text)
@@ -106,7 +110,7 @@ async def tell_declarer(services: BotServices, user: str, channel: str | None, i
         opened = await services.gateway.call("conversations.open", users=user)
         await services.gateway.post_message(str(opened["channel"]["id"]), text)
     except UpstreamError as exc:
-        log.warning("cannot confirm a declaration", extra={"incident": incident.id, "error": str(exc)})
+        log.warning("cannot tell the declarer", extra={"user": user, "error": str(exc)})
 
 
 async def _permalink(services: BotServices, quote: QuotedMessage) -> QuotedMessage:
@@ -161,7 +165,13 @@ def register(app: AsyncApp, services: BotServices) -> None:
         metrics.ACK_SECONDS.labels("view_submission").observe(time.monotonic() - started)
         if quote is not None:
             quote = await _permalink(services, quote)
-        incident = await declare_incident_flow(
-            services.store, services.flows, services.catalog, declaration, user, quote
-        )
-        await tell_declarer(services, user, channel, incident)
+        try:
+            incident = await declare_incident_flow(
+                services.store, services.flows, services.catalog, declaration, user, quote, request_id=view.get("id")
+            )
+        except BotError as exc:
+            # The modal has closed: the person hears of the failure where they would have heard of success.
+            await tell_declarer(services, user, channel, None, f":warning: the incident was not opened: {exc}")
+            return
+        if incident is not None:
+            await tell_declarer(services, user, channel, incident)

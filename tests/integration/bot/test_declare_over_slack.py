@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.connections import Redis
+from bot.incidents.declare import check_declaration, declare_incident_flow
 from bot.incidents.models import EventType
 from bot.keys import Keys
 from bot.sandbox.stack import SandboxStack, start_sandbox
@@ -142,3 +143,15 @@ async def test_new_with_flags_still_declares_at_once(stack: SandboxStack) -> Non
     await (await emulator.driver.slash_command("alice", "general", "new --severity P9")).acked()
     await emulator.wait_for_ephemeral("alice", "title")
     assert not emulator.views("alice")
+
+
+async def test_a_redelivered_submission_opens_one_incident(stack: SandboxStack) -> None:
+    services = stack.bot.services
+    assert services is not None
+    declaration, _ = check_declaration(_form("checkout errors"))  # type: ignore[arg-type]
+    assert declaration is not None
+    args = (services.store, services.flows, services.catalog, declaration, ALICE)
+    first = await declare_incident_flow(*args, request_id="V0SAME")
+    again = await declare_incident_flow(*args, request_id="V0SAME")
+    assert first is not None and again is None
+    assert [i.id for i in await services.store.list_open_incidents()] == [first.id]
