@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals.service import EXPIRY_TIMER, ApprovalService
 from bot.approvals.store import ApprovalStore
-from bot.connections import RedisHandle, connect
+from bot.connections import RedisHandle, connect, redis_timeouts
 from bot.engine.responder import RunbookResponder
 from bot.escalation.engine import Escalator
 from bot.escalation.loader import EscalationConfig, load_escalation
@@ -37,6 +38,7 @@ from bot.keys import Keys
 from bot.policy.rules import ActionRateLimit
 from bot.policy.trust import TrustBook, trust_path
 from bot.runbooks.catalog import Catalog, load_catalog
+from bot.runbooks.watcher import CatalogWatcher
 from bot.services import BotServices
 from bot.settings import Settings
 from bot.slack import listeners
@@ -46,10 +48,15 @@ from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
 from bot.slack.verify_listeners import SlackOutcomePresenter
+from bot.stakeholders import Stakeholders, build_stakeholders
+from bot.statusweb import add_status_routes
 from bot.tasks import TaskSupervisor
-from bot.web import build_web_app, connection_limits, start_http_server
+from bot.web import CheckResult, build_web_app, connection_limits, ping_within, start_http_server
 
 log = logging.getLogger(__name__)
+
+# /readyz's Redis PING gets this long, well inside the endpoint's own deadline.
+READINESS_REDIS_S = 0.3
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -100,6 +107,9 @@ class BotApp:
     gateway: SlackGateway | None = None
     # One timer scheduler per process: every durable timer kind registers its handler on it.
     timers: TimerScheduler | None = None
+    stakeholders: Stakeholders | None = None
+    # Reloads the catalog when a runbook file changes (RUNBOOK_WATCH_S).
+    watcher: asyncio.Task[None] | None = None
 
     async def start(self) -> BotServices:
         """Connect everything; raises ConfigError or StoreError with a clear message, leaving nothing running."""
@@ -116,7 +126,7 @@ class BotApp:
 
     async def _build(self) -> BotServices:
         settings = self.settings
-        self.redis = await connect(settings.redis_url, settings.data_dir)
+        self.redis = await connect(settings.redis_url, settings.data_dir, redis_timeouts(settings))
         keys = Keys(settings.redis_prefix)
         store = IncidentStore(
             self.redis.client,
@@ -132,6 +142,9 @@ class BotApp:
         catalog = self.catalog or load_catalog(settings.runbooks_path)
         for problem in catalog.problems:
             log.warning("runbook problem", extra={"problem": str(problem)})
+        if settings.runbook_watch_s > 0:
+            watcher = CatalogWatcher(catalog, settings.runbook_watch_s)
+            self.watcher = asyncio.get_running_loop().create_task(watcher.run(), name="runbook-watcher")
         store.on_move = observe_move  # lifecycle timings for /metrics
         notifier = SlackNotifier(gateway, store, _channel_policy(settings))
         tasks = TaskSupervisor()
@@ -147,11 +160,15 @@ class BotApp:
         self.timers.register(PROVISION_TIMER, flows.on_provision_timer)
         approvals = self._approvals(store, keys, responder, gateway, tasks, timer_store)
         notifier.approvals = approvals
+        people = self.stakeholders = build_stakeholders(
+            settings, self.redis.client, keys, store, timer_store, self.timers, gateway, flows, escalation
+        )
         await self.timers.start()
         await approvals.start_executions()
         self.services = BotServices(
             settings, store, gateway, notifier, flows, tasks, approvals, escalation_config=escalation_config
         )
+        self.services.updates, self.services.followups = people.updates, people.followups
         self.services.catalog = catalog
         return self.services
 
@@ -214,6 +231,8 @@ class BotApp:
         refresh = partial(refresh_open_gauge, services.store)
         web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes, before_metrics=refresh)
         add_alert_routes(web_app, self.settings, services.flows)
+        if self.stakeholders is not None and self.stakeholders.builtin_page is not None:
+            add_status_routes(web_app, self.stakeholders.builtin_page)
         # Behind the connection guard: header deadline and connection cap (docs/intake.md, "Hostile clients").
         server = await start_http_server(
             web_app, self.settings.http_host, self.settings.http_port, connection_limits(self.settings)
@@ -221,14 +240,11 @@ class BotApp:
         self.web_runner = server.runner
         self.http_port = server.port
 
-    async def readiness(self) -> dict[str, bool]:
-        """Redis reachable and Socket Mode connected."""
-        redis_ok = False
+    async def readiness(self) -> dict[str, CheckResult]:
+        """Redis answering (within a bound, else the reason) and Socket Mode connected."""
+        redis_ok: CheckResult = "not connected"
         if self.redis is not None:
-            try:
-                redis_ok = bool(await self.redis.client.ping())
-            except Exception:
-                redis_ok = False
+            redis_ok = await ping_within(self.redis.client.ping, READINESS_REDIS_S)
         socket_ok = False
         if self.socket is not None:
             socket_ok = await self.socket.client.is_connected()
@@ -236,6 +252,10 @@ class BotApp:
 
     async def stop(self) -> None:
         """Stop taking work, finish what is running, then close connections; safe after a partial start."""
+        if self.watcher is not None:
+            self.watcher.cancel()
+            await asyncio.gather(self.watcher, return_exceptions=True)
+            self.watcher = None
         if self.web_runner is not None:
             await self.web_runner.cleanup()
             self.web_runner = None
@@ -252,6 +272,9 @@ class BotApp:
             await self.services.tasks.join(within=10)
             await self.services.tasks.cancel_all()
             self.services = None
+        if self.stakeholders is not None:
+            await self.stakeholders.aclose()
+            self.stakeholders = None
         if self.gateway is not None:
             await self.gateway.stop()
             self.gateway = None

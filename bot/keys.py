@@ -132,6 +132,34 @@ class Keys:
         """Hash of the process groups steps started on one host and PID namespace (`scope`), by approval id."""
         return f"{self.prefix}:pgroups:{scope}"
 
+    def job(self, incident_id: str, job_id: str) -> str:
+        """Hash recording one durable side-effect job (status page write, tracker export) of an incident."""
+        return f"{self.prefix}:{{{incident_id}}}:job:{job_id}"
+
+    def jobs_dead(self) -> str:
+        """Sorted set of durable jobs that gave up (`incident|job id`), scored by when."""
+        return f"{self.prefix}:jobs:dead"
+
+    def status_page(self, incident_id: str) -> str:
+        """Hash of one incident's status-page state: the built-in page's record and backends' remote ids."""
+        return f"{self.prefix}:{{{incident_id}}}:statuspage"
+
+    def status_page_index(self) -> str:
+        """Sorted set of the incident ids shown on the built-in status page, scored by start time."""
+        return f"{self.prefix}:statuspage:incidents"
+
+    def followups(self, incident_id: str) -> str:
+        """Hash from follow-up id to its JSON record, for one incident."""
+        return f"{self.prefix}:{{{incident_id}}}:followups"
+
+    def followup_counter(self, incident_id: str) -> str:
+        """Counter numbering one incident's follow-ups F1, F2, ..."""
+        return f"{self.prefix}:{{{incident_id}}}:followup-counter"
+
+    def followup_index(self) -> str:
+        """Sorted set of the incident ids that have follow-ups, scored by the latest one's time."""
+        return f"{self.prefix}:followups"
+
     def rate(self, name: str) -> str:
         """Counter key for a named rate limit window."""
         return f"{self.prefix}:rate:{name}"

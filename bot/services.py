@@ -15,8 +15,11 @@ from bot.tasks import TaskSupervisor
 if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
     from bot.escalation.loader import EscalationConfig
+    from bot.followups.service import FollowUpService
+    from bot.incidents.updates import UpdateFlows
     from bot.runbooks.catalog import Catalog
     from bot.slack.access_gate import AccessGate
+    from bot.slack.people import PeopleDirectory
 
 
 @dataclass
@@ -32,5 +35,8 @@ class BotServices:
     approvals: ApprovalService | None = None
     escalation_config: EscalationConfig | None = None
     access: AccessGate | None = None
+    people: PeopleDirectory | None = None
+    updates: UpdateFlows | None = None
+    followups: FollowUpService | None = None
     # The runbook catalog: services offered when declaring, runbooks matched by symptom.
     catalog: Catalog | None = None

@@ -31,6 +31,7 @@ from hooks.base import ActionHook, ActionOutput
 from hooks.processes import watching
 
 log = logging.getLogger(__name__)
+NOTHING_TO_UNDO = "nothing ran, so there is nothing to roll back"
 
 OfferPlan = Callable[[Incident, PlanOutcome], Awaitable[Any]]
 # Proposes the rollback of a failed request; returns the new request, or raises BotError when it cannot.
@@ -145,7 +146,9 @@ class Executor:
         if code == "ok":
             await self.executions.discharge(incident.id, approval.id)
         outcome = ExecutionOutcome(passed, verdict, output.output, duration)
-        if not passed and approval.kind is ApprovalKind.STEP and code == "ok":
+        if not passed and approval.kind is ApprovalKind.STEP and not output.acted:
+            outcome = ExecutionOutcome(**{**outcome.__dict__, "rollback_note": NOTHING_TO_UNDO})
+        elif not passed and approval.kind is ApprovalKind.STEP and code == "ok":
             rollback = await self.rollback_action(remediation, hook, config, incident, output)
             outcome = await self.offer_rollback(incident, approval, rollback, outcome, offer_rollback)
         await self.presenter.show_result(incident, approval, outcome)
@@ -217,10 +220,13 @@ class Executor:
     async def _execute(self, approval: Approval, incident: Incident, limit_s: float) -> Executed:
         try:
             hook, config = self.responder.prepare_action(action_of(approval), incident)
+        except BotError as exc:  # refused before the hook ran: nothing changed
+            return Executed(ActionOutput(False, f"{type(exc).__name__}: {exc}", acted=False), None, None)
+        try:
             bound = params_hash(approval.action_name, config.model_dump(mode="json"), incident.environment)
             if bound != approval.params_hash:
-                changed = "refused: the step's parameters changed since it was approved"
-                return Executed(ActionOutput(False, changed), None, None)
+                refused = "refused: the step's parameters changed since it was approved"
+                return Executed(ActionOutput(False, refused, acted=False), None, None)
             ctx = self.responder.hook_context(incident, first_alert_of(incident))
             return Executed(await asyncio.wait_for(hook.execute(config, ctx), limit_s), hook, config)
         except TimeoutError:

@@ -162,6 +162,13 @@ class TimelineEvent:
     at: datetime = field(default_factory=utcnow)
     stream_id: str | None = None
 
+    def headline(self) -> str:
+        """`type: summary` for display, without repeating the type when the summary already starts with it."""
+        kind = self.type.value
+        if self.summary.lower().startswith((f"{kind}:", f"{kind} ")):
+            return self.summary
+        return f"{kind}: {self.summary}"
+
     def to_fields(self) -> dict[str, str]:
         """Flatten to Redis stream fields."""
         return {

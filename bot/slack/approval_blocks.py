@@ -9,8 +9,10 @@ from typing import Any
 from bot.approvals.models import Approval, ApprovalKind, ApprovalStatus
 from bot.approvals.ports import ExecutionOutcome
 from bot.engine.types import DiagnosticResult
+from bot.errors import InvalidInput
+from bot.policy.approvers import EntryKind, parse_entry
 from bot.slack.blocks import MAX_BLOCKS, VERDICT_ICON, Block, format_value, mrkdwn, section
-from bot.slack.escape import code_block, escape_text, truncate
+from bot.slack.escape import code_block, escape_keeping_mentions, escape_text, truncate
 
 OUTPUT_EXCERPT = 2500
 BUTTON_TEXT = 75
@@ -32,7 +34,7 @@ STATE_TEXT = {
     ApprovalStatus.SHADOW: ":ghost: *shadow mode*: not run; what would run is logged",
     ApprovalStatus.EXECUTING: ":hourglass_flowing_sand: approved by {by} · running",
     ApprovalStatus.APPROVED: ":hourglass_flowing_sand: approved by {by} · starting",
-    ApprovalStatus.SUCCEEDED: ":white_check_mark: approved by {by} · succeeded: {result}",
+    ApprovalStatus.SUCCEEDED: ":white_check_mark: approved by {by} · succeeded ({result})",
     ApprovalStatus.FAILED: ":x: approved by {by} · failed: {result}",
     ApprovalStatus.DONE: ":white_check_mark: done by {finished}",
     ApprovalStatus.SKIPPED: ":fast_forward: skipped by {finished}",
@@ -86,16 +88,21 @@ def buttons(approval: Approval) -> list[dict[str, Any]]:
     return [approve, _button("Dry run", ActionId.DRY_RUN, approval.id), _button("Skip", ActionId.SKIP, approval.id)]
 
 
+def risk_text(approval: Approval) -> str:
+    """Irreversible, manual, the rollback offered on failure, else plainly "no rollback" (never a bare "reversible")."""
+    if approval.irreversible:
+        return ":warning: *irreversible*"
+    if approval.kind is ApprovalKind.MANUAL:
+        return "manual"
+    rollback = next((g for g in approval.guards if g.startswith("rollback: ")), None)
+    if rollback is None:
+        return "no rollback"
+    return f"if it fails, a rollback ({escape_text(rollback.removeprefix('rollback: '))}) is offered"
+
+
 def step_text(approval: Approval) -> str:
     """What the step is, exactly what will run, its risk and why it is offered."""
-    risk = (
-        ":warning: *irreversible*"
-        if approval.irreversible
-        else "reversible"
-        if approval.kind is not ApprovalKind.MANUAL
-        else "manual"
-    )
-    text = f"*{escape_text(approval.name)}* ({approval.kind.value}) · risk: {risk}"
+    text = f"*{escape_text(approval.name)}* ({approval.kind.value}) · risk: {risk_text(approval)}"
     if approval.description:
         text += f"\n{escape_text(approval.description)}"
     if approval.what_runs:
@@ -103,8 +110,18 @@ def step_text(approval: Approval) -> str:
     if approval.instructions:
         text += f"\n*Instructions:* {escape_text(approval.instructions)}"
     if approval.reason:
-        text += f"\n_why: {escape_text(approval.reason)}_"
+        text += f"\n_why: {escape_keeping_mentions(approval.reason)}_"
     return text
+
+
+def approver_mention(entry: str) -> str:
+    """An approvers entry as Slack shows it: a user or group mention, `@handle`, or the role."""
+    try:
+        parsed = parse_entry(entry)
+    except InvalidInput:
+        return escape_text(entry)
+    # `@handle` groups stay as typed (escaped); ids become mentions Slack renders with the current name.
+    return escape_text(entry) if parsed.kind is EntryKind.GROUP and entry.startswith("@") else str(parsed)
 
 
 def state_line(approval: Approval, now: float) -> str:
@@ -117,7 +134,7 @@ def state_line(approval: Approval, now: float) -> str:
         if approval.status in SETTLED_BY_PERSON and approval.finished_by[:1] in ("U", "W"):
             line += f" · by <@{approval.finished_by}>"
         return line
-    who = ", ".join(escape_text(a) for a in approval.approvers) or "anyone"
+    who = ", ".join(approver_mention(a) for a in approval.approvers) or "anyone"
     left = max(0, int(approval.expires_at - now))
     line = f"approvers: {who} · trust: {approval.trust} · expires in {left}s"
     if approval.required > 1:
@@ -130,11 +147,11 @@ def state_line(approval: Approval, now: float) -> str:
 
 
 def plan_message(title: str, approvals: Sequence[Approval], notes: Sequence[str], now: float) -> list[Block]:
-    """The plan: one section per step, its state, and buttons while it is open."""
+    """The plan: one section per step, its state, and buttons while it is open (`title` is mrkdwn, escaped)."""
     if not approvals:
-        blocks = [section(f":mag: *No further step offered* — {escape_text(title)}")]
+        blocks = [section(f":mag: *No further step offered* — {title}")]
     else:
-        blocks = [section(f":compass: *Next safe step* — {escape_text(title)}")]
+        blocks = [section(f":compass: *Next safe step* — {title}")]
         for approval in approvals[: (MAX_BLOCKS - 2) // 3]:
             blocks.append(section(step_text(approval), block_id=f"step:{approval.id}"))
             blocks.append({"type": "context", "elements": [mrkdwn(state_line(approval, now))]})

@@ -16,7 +16,9 @@ from bot.incidents.store import IncidentStore
 from bot.settings import Settings
 from bot.slack import escalation_blocks as render
 from bot.slack.access_gate import remember_dm
+from bot.slack.escape import escape_text
 from bot.slack.gateway import Priority, SlackGateway
+from bot.slack.invites import invite_responders
 from hooks import registry
 from hooks.base import ActionHook, HookContext, HookKind
 
@@ -43,6 +45,8 @@ class SlackPager:
                 await self._direct_message(incident, target.id, text, blocks)
             elif target.kind is TargetKind.PAGER:
                 await self._external_page(incident, target, reason)
+        # After the page itself, so inviting never delays it: the paged people join the incident channel.
+        await invite_responders(self.gateway, incident.channel_id, [t.id for t in targets if t.kind is TargetKind.USER])
         await self.refresh_countdown(incident)
 
     async def _direct_message(self, incident: Incident, user: str, text: str, blocks: list[dict[str, object]]) -> None:
@@ -79,7 +83,10 @@ class SlackPager:
         if "not sent" in note or "failed" in note:
             log.warning("external page failed", extra={"incident": incident.id, "note": note})
             if incident.channel_id:
-                await self.gateway.post_message(incident.channel_id, f":warning: {note}", priority=Priority.PAGE)
+                # The note carries the pager's own answer: outside text, escaped once here.
+                await self.gateway.post_message(
+                    incident.channel_id, f":warning: {escape_text(note)}", priority=Priority.PAGE
+                )
 
     async def refresh_countdown(self, incident: Incident, now: datetime | None = None) -> None:
         """Post or edit in place the 'no ack yet: paging @bob at 14:05 UTC' line."""

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.errors import BotError
-from bot.incidents.changes import change_comm_status_flow, parse_comm_status
-from bot.incidents.models import CommStatus, EventType, Incident, TimelineEvent
+from bot.incidents.changes import parse_comm_status
+from bot.incidents.models import CommStatus, Incident
 from bot.slack.access_gate import gate_of
 from bot.slack.commands import CommandContext
 from bot.slack.declare_view import form_values
-from bot.slack.escape import escape_text
 from bot.slack.gateway import Priority
+from bot.slack.updates import updates_of
 
 if TYPE_CHECKING:
     from bot.services import BotServices
@@ -90,25 +90,8 @@ async def open_update_modal(ctx: CommandContext, incident: Incident) -> str:
 async def post_stakeholder_update(
     services: BotServices, incident: Incident, actor: str, status: CommStatus, text: str, publish: bool
 ) -> None:
-    """The update seam: stakeholder update flows when the services carry them, else the channel-only path.
-
-    With `services.updates` (an object with `publish_update_flow(incident_id, actor, status, text, publish)`)
-    the update is recorded, posted and published there. Without it, it is recorded, posted to the incident
-    channel and pushes the status reminder back, as `/incident update <text>` does; `publish` is then noted
-    in the timeline but goes nowhere else.
-    """
-    await change_comm_status_flow(services.store, incident.id, status, actor)
-    updates = getattr(services, "updates", None)
-    if updates is not None and hasattr(updates, "publish_update_flow"):
-        await updates.publish_update_flow(incident.id, actor, status.value, text, publish)
-    else:
-        data = {"kind": "status_update", "status": status.value, "published": publish}
-        await services.store.append_timeline(TimelineEvent(EventType.NOTE, incident.id, text, actor, data))
-        if incident.channel_id:
-            line = f":memo: *Status update* ({status.value}) from <@{actor}>: {escape_text(text)}"
-            await services.gateway.post_message(incident.channel_id, line)
-        if services.flows.escalation is not None:
-            await services.flows.escalation.status_updated(incident.id)
+    """Post the form's update through the one update flow (`publish_update_flow`), then refresh the header."""
+    await updates_of(services).publish_update_flow(incident.id, actor, status.value, text, publish)
     services.tasks.spawn(services.notifier.incident_updated(incident), "header", incident.id)
 
 

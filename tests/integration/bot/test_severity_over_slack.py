@@ -139,7 +139,9 @@ async def test_update_modal_validates_then_posts_and_sets_the_status(stack: Sand
     await (await emulator.driver.submit_view("alice", view.id, values)).acked()
     assert emulator.workspace.views[view.id].closed
     posted = await emulator.wait_for_message(channel, "Status update", timeout=5)
-    assert "<!channel>" not in (posted.text or "") and "<@U0BOB00001>" not in (posted.text or "")
+    # A typed colleague stays a mention (as typed in Slack); the broadcast, the link and the rest stay text.
+    assert "<!channel>" not in (posted.text or "") and "&lt;!channel&gt;" in (posted.text or "")
+    assert "<https://e.test|" not in (posted.text or "") and "$(touch /tmp/x)" in (posted.text or "")
     assert (await services.store.get_incident_or_raise("INC-1")).comm_status is CommStatus.IDENTIFIED
     notes = [e for e in await services.store.read_timeline("INC-1") if e.data.get("kind") == "status_update"]
     assert [(n.summary, n.data["status"], n.data["published"]) for n in notes] == [(HOSTILE, "identified", True)]

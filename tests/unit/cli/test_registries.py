@@ -12,6 +12,8 @@ from bot.slack.commands import REGISTRY, help_text, parse, subcommand
 
 EXPECTED_COMMANDS = {
     "audit",
+    "followups",
+    "drill",
     "hooks",
     "lint",
     "postmortem",
