@@ -68,7 +68,7 @@ async def test_declare_modal_errors_then_opens_an_incident_matched_to_its_runboo
     # The runbook was found by service and symptom, then matched as an alert would be.
     assert incident.runbook_id == "checkout-errors"
     channel = emulator.workspace.channels[incident.channel_id or ""]
-    assert channel.is_private
+    assert channel.is_private and BOB in channel.members  # the chosen commander is invited
     await emulator.wait_for_message(channel.id, "Diagnostics: warning", timeout=10)
     timeline = await services.store.read_timeline(incident.id)
     notes = [e for e in timeline if e.data.get("kind") == "description"]
