@@ -35,6 +35,7 @@ from bot.incidents.store import IncidentStore
 from bot.incidents.timings import observe_move, refresh_open_gauge
 from bot.intake.routes import add_alert_routes
 from bot.keys import Keys
+from bot.policy.roles_file import RoleBook, roles_path
 from bot.policy.rules import ActionRateLimit
 from bot.policy.trust import TrustBook, trust_path
 from bot.runbooks.catalog import Catalog, load_catalog
@@ -160,6 +161,7 @@ class BotApp:
         self.timers.register(PROVISION_TIMER, flows.on_provision_timer)
         approvals = self._approvals(store, keys, responder, gateway, tasks, timer_store)
         notifier.approvals = approvals
+        notifier.roles = RoleBook(roles_path(settings.runbooks_path))
         people = self.stakeholders = build_stakeholders(
             settings, self.redis.client, keys, store, timer_store, self.timers, gateway, flows, escalation
         )

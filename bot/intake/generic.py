@@ -7,7 +7,6 @@ Unknown fields are refused (the format is ours, so a typo should not pass silent
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -15,8 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.alerts import Alert, AlertLinks, AlertStatus
+from bot.errors import InvalidInput
 from bot.intake.batch import IntakeBatch
-from bot.intake.common import as_utc, environment_from, load_payload, map_severity, service_from, stable_id
+from bot.intake.common import as_utc, decode_json, environment_from, load_payload, map_severity, service_from, stable_id
 
 SOURCE = "generic"
 MAX_ALERTS = 1000
@@ -58,9 +58,9 @@ def single_alert_as_list(body: bytes | Mapping[str, Any]) -> bytes | Mapping[str
     decoded: Any = body
     if isinstance(body, bytes | bytearray):
         try:
-            decoded = json.loads(body)
-        except ValueError:
-            return body  # load_payload reports it
+            decoded = decode_json(bytes(body))
+        except InvalidInput:
+            return body  # load_payload reports it, with its code (encoding, syntax, nesting)
     if isinstance(decoded, Mapping) and "name" in decoded and "alerts" not in decoded:
         return {"alerts": [dict(decoded)]}
     return body

@@ -22,7 +22,7 @@ from bot.policy.access import DECLARE, DECLARE_PROTECTED, Refusal
 from bot.slack.access_gate import gate_of
 from bot.slack.commands import CommandContext, subcommand
 from bot.slack.declare_view import DECLARE_CALLBACK, DeclareField, declare_modal, form_values, read_metadata
-from bot.slack.escape import escape_text
+from bot.slack.escape import escape_text, from_slack
 from bot.slack.gateway import Priority
 
 if TYPE_CHECKING:
@@ -140,7 +140,9 @@ def register(app: AsyncApp, services: BotServices) -> None:
         message = body.get("message") or {}
         channel = str((body.get("channel") or {}).get("id", ""))
         author = str(message.get("user") or message.get("bot_id") or "unknown")
-        quote = QuotedMessage(channel, str(message.get("ts", "")), author, str(message.get("text") or ""))
+        # Slack sends the text with & < > escaped: undone once, so the form and timeline show what was typed.
+        text = from_slack(str(message.get("text") or ""))
+        quote = QuotedMessage(channel, str(message.get("ts", "")), author, text)
         try:
             await open_declare_modal(services, str(body.get("trigger_id", "")), body["user"]["id"], channel, quote)
         except BotError as exc:

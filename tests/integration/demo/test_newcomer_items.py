@@ -40,6 +40,11 @@ async def test_paged_people_commanders_and_approvers_who_click_are_invited(demo:
     incident, channel = await fire(demo, "db-pool-exhausted")
     # alice is paged at once by the sandbox's policy.
     await emulator.wait_until(lambda: "U0ALICE001" in emulator.channel(channel.id).members or None, 15, "alice")
+    # The access policy lets a responder take an unclaimed incident, then the commander hand it on.
+    await emulator.driver.slash_command("alice", "incidents", f"commander <@U0ALICE001> {incident}")
+    await emulator.wait_until(
+        lambda: any("is now commander" in str(e.text) for e in emulator.ephemerals("alice")) or None, 10, "command"
+    )
     await emulator.driver.slash_command("alice", "incidents", f"commander <@U0CAROL001> {incident}")
     await emulator.wait_until(lambda: "U0CAROL001" in emulator.channel(channel.id).members or None, 10, "carol")
     # dave is in @dba-oncall but not paged: he joins when he clicks Approve.

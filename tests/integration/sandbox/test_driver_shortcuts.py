@@ -78,7 +78,7 @@ async def test_shortcuts_home_and_menus_reach_bolt(emulator: SlackEmulator) -> N
         await emulator.wait_until(lambda: len(heard) == 6, what="six deliveries heard")
         assert heard == [
             ("shortcut", "shortcut"),
-            ("message", "*db* <!here>"),
+            ("message", "*db* &lt;!here&gt;"),  # stored and sent escaped, as Slack does
             ("home", False),
             ("home", True),
             ("go", "view"),
