@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
@@ -32,6 +33,7 @@ from bot.incidents.flows import IncidentFlows
 from bot.incidents.lifecycle import reopen_window
 from bot.incidents.provision import PROVISION_TIMER, ProvisionGuard
 from bot.incidents.store import IncidentStore
+from bot.incidents.timings import observe_move, refresh_open_gauge
 from bot.intake.routes import add_alert_routes
 from bot.keys import Keys
 from bot.policy.roles_file import RoleBook, roles_path
@@ -146,6 +148,7 @@ class BotApp:
         if settings.runbook_watch_s > 0:
             watcher = CatalogWatcher(catalog, settings.runbook_watch_s)
             self.watcher = asyncio.get_running_loop().create_task(watcher.run(), name="runbook-watcher")
+        store.on_move = observe_move  # lifecycle timings for /metrics
         notifier = SlackNotifier(gateway, store, _channel_policy(settings))
         tasks = TaskSupervisor()
         responder = RunbookResponder(catalog, settings, post_message=gateway.post_message)
@@ -174,6 +177,7 @@ class BotApp:
         )
         self.services.updates, self.services.followups = people.updates, people.followups
         self.services.closing = closing
+        self.services.catalog = catalog
         return self.services
 
     def _escalation(
@@ -232,7 +236,8 @@ class BotApp:
         await self.socket.connect_async()  # type: ignore[no-untyped-call]
 
     async def _start_web(self, services: BotServices) -> None:
-        web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes)
+        refresh = partial(refresh_open_gauge, services.store)
+        web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes, before_metrics=refresh)
         add_alert_routes(web_app, self.settings, services.flows)
         if self.stakeholders is not None and self.stakeholders.builtin_page is not None:
             add_status_routes(web_app, self.stakeholders.builtin_page)

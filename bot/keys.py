@@ -183,3 +183,7 @@ class Keys:
     def pattern(self) -> str:
         """Glob matching every key under this prefix."""
         return f"{self.prefix}:*"
+
+    def declaration(self, request_id: str) -> str:
+        """Marker of one declare request (a submitted form): a redelivery opens no second incident."""
+        return f"{self.prefix}:declared:{request_id}"

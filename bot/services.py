@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.followups.service import FollowUpService
     from bot.incidents.closing import ArchiveTimers
     from bot.incidents.updates import UpdateFlows
+    from bot.runbooks.catalog import Catalog
     from bot.slack.access_gate import AccessGate
     from bot.slack.people import PeopleDirectory
     from bot.slack.postmortem_publish import PostmortemPublisher
@@ -41,3 +42,5 @@ class BotServices:
     followups: FollowUpService | None = None
     closing: ArchiveTimers | None = None
     postmortems: PostmortemPublisher | None = None
+    # The runbook catalog: services offered when declaring, runbooks matched by symptom.
+    catalog: Catalog | None = None

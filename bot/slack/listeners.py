@@ -16,6 +16,7 @@ from bot.slack import (  # noqa: F401  (registers /incident)
     escalation_listeners,
     followup_commands,
     incident_commands,
+    lifecycle_listeners,
     pins,
     roles,
     verify_listeners,
@@ -38,13 +39,16 @@ def register(app: AsyncApp, services: BotServices) -> None:
         metrics.ACK_SECONDS.labels("slash_commands").observe(time.monotonic() - started)
         try:
             typed = from_slack(command.get("text", ""))  # the edge in: Slack's &amp; &lt; &gt; undone, once
-            text = await dispatch(typed, command["user_id"], command["channel_id"], services)
+            trigger = str(command.get("trigger_id", ""))
+            text = await dispatch(typed, command["user_id"], command["channel_id"], services, trigger)
         except Exception as exc:
             text = reply_for_error(exc)
-        blocks = text.blocks if isinstance(text, BlockReply) else None
-        await respond(text=text, blocks=blocks, response_type="ephemeral")
+        if text:  # empty when a modal opened in answer
+            blocks = text.blocks if isinstance(text, BlockReply) else None
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
 
     approval_listeners.register(app, services)
+    lifecycle_listeners.register(app, services)
     escalation_listeners.register(app, services)
     verify_listeners.register(app, services)
     roles.register(app, services)
