@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
@@ -26,19 +28,24 @@ from bot.escalation.reminders import Reminders
 from bot.escalation.scheduler import TimerScheduler
 from bot.escalation.service import EscalationService
 from bot.escalation.timers import TimerStore
+from bot.incidents.closing import ArchiveTimers
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.lifecycle import reopen_window
 from bot.incidents.provision import PROVISION_TIMER, ProvisionGuard
 from bot.incidents.store import IncidentStore
+from bot.incidents.timings import observe_move, refresh_open_gauge
 from bot.intake.routes import add_alert_routes
 from bot.keys import Keys
+from bot.policy.roles_file import RoleBook, roles_path
 from bot.policy.rules import ActionRateLimit
 from bot.policy.trust import TrustBook, trust_path
 from bot.runbooks.catalog import Catalog, load_catalog
+from bot.runbooks.watcher import CatalogWatcher
 from bot.services import BotServices
 from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.approval_listeners import SlackApprovalPresenter
+from bot.slack.archive import SlackChannelArchiver
 from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.http_mode import SlackHttpEndpoint, add_slack_routes
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
@@ -107,6 +114,8 @@ class BotApp:
     # The Bolt app: fed by Socket Mode, or by /slack/events on the HTTP server when SLACK_MODE=http.
     bolt: AsyncApp | None = None
     stakeholders: Stakeholders | None = None
+    # Reloads the catalog when a runbook file changes (RUNBOOK_WATCH_S).
+    watcher: asyncio.Task[None] | None = None
 
     async def start(self) -> BotServices:
         """Connect everything; raises ConfigError or StoreError with a clear message, leaving nothing running."""
@@ -139,6 +148,10 @@ class BotApp:
         catalog = self.catalog or load_catalog(settings.runbooks_path)
         for problem in catalog.problems:
             log.warning("runbook problem", extra={"problem": str(problem)})
+        if settings.runbook_watch_s > 0:
+            watcher = CatalogWatcher(catalog, settings.runbook_watch_s)
+            self.watcher = asyncio.get_running_loop().create_task(watcher.run(), name="runbook-watcher")
+        store.on_move = observe_move  # lifecycle timings for /metrics
         notifier = SlackNotifier(gateway, store, _channel_policy(settings))
         tasks = TaskSupervisor()
         responder = RunbookResponder(catalog, settings, post_message=gateway.post_message)
@@ -153,15 +166,21 @@ class BotApp:
         self.timers.register(PROVISION_TIMER, flows.on_provision_timer)
         approvals = self._approvals(store, keys, responder, gateway, tasks, timer_store)
         notifier.approvals = approvals
+        notifier.roles = RoleBook(roles_path(settings.runbooks_path))
         people = self.stakeholders = build_stakeholders(
             settings, self.redis.client, keys, store, timer_store, self.timers, gateway, flows, escalation
         )
+        archive_after = timedelta(hours=settings.archive_after_hours)
+        closing = ArchiveTimers(store, timer_store, SlackChannelArchiver(gateway), archive_after)
+        closing.register(self.timers)
         await self.timers.start()
         await approvals.start_executions()
         self.services = BotServices(
             settings, store, gateway, notifier, flows, tasks, approvals, escalation_config=escalation_config
         )
         self.services.updates, self.services.followups = people.updates, people.followups
+        self.services.closing = closing
+        self.services.catalog = catalog
         return self.services
 
     def _escalation(
@@ -223,7 +242,8 @@ class BotApp:
         await self.socket.connect_async()  # type: ignore[no-untyped-call]
 
     async def _start_web(self, services: BotServices) -> None:
-        web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes)
+        refresh = partial(refresh_open_gauge, services.store)
+        web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes, before_metrics=refresh)
         add_alert_routes(web_app, self.settings, services.flows)
         if self.settings.slack_mode == "http" and self.bolt is not None:
             add_slack_routes(web_app, self._slack_endpoint(self.bolt))
@@ -259,6 +279,10 @@ class BotApp:
 
     async def stop(self) -> None:
         """Stop taking work, finish what is running, then close connections; safe after a partial start."""
+        if self.watcher is not None:
+            self.watcher.cancel()
+            await asyncio.gather(self.watcher, return_exceptions=True)
+            self.watcher = None
         if self.web_runner is not None:
             await self.web_runner.cleanup()
             self.web_runner = None

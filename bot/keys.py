@@ -112,6 +112,18 @@ class Keys:
         """Set of the direct-message channel ids the bot wrote to for one incident (clicks there count)."""
         return f"{self.prefix}:{{{incident_id}}}:dms"
 
+    def pinners(self, incident_id: str, message_ts: str) -> str:
+        """Set of the people whose pin reaction is on one message of an incident's channel."""
+        return f"{self.prefix}:{{{incident_id}}}:pinners:{message_ts}"
+
+    def pin_entries(self, incident_id: str) -> str:
+        """Hash from a pinned message's ts to the id of its timeline entry."""
+        return f"{self.prefix}:{{{incident_id}}}:pins"
+
+    def slack_events_seen(self, incident_id: str) -> str:
+        """Set of the Slack event ids already applied to one incident (retries do nothing twice)."""
+        return f"{self.prefix}:{{{incident_id}}}:slack-events"
+
     def timer_record_prefix(self) -> str:
         """Common start of every timer record key; the claim script appends the timer id."""
         return self.timer("")
@@ -164,6 +176,14 @@ class Keys:
         """Counter key for a named rate limit window."""
         return f"{self.prefix}:rate:{name}"
 
+    def user_names(self) -> str:
+        """Hash from Slack user id to the display name the bot last saw (post-mortems name people offline)."""
+        return f"{self.prefix}:user-names"
+
     def pattern(self) -> str:
         """Glob matching every key under this prefix."""
         return f"{self.prefix}:*"
+
+    def declaration(self, request_id: str) -> str:
+        """Marker of one declare request (a submitted form): a redelivery opens no second incident."""
+        return f"{self.prefix}:declared:{request_id}"

@@ -114,6 +114,15 @@ class Settings(BaseSettings):
     redis_health_check_s: float = Field(default=15.0, ge=0)
     redis_pool_timeout_s: float = Field(default=5.0, gt=0)
     webhook_deadline_s: float = Field(default=1.0, gt=0)
+    # Seconds between checks of the runbook folder for added, changed or removed files (0: never reload).
+    runbook_watch_s: float = Field(default=2.0, ge=0)
+    # The reaction that adds a message of an incident channel to its timeline (name without colons).
+    timeline_pin_emoji: str = Field(default="pushpin", min_length=1, max_length=100)
+
+    # Closing: what `/incident close` asks for when missing (comma-separated: postmortem, followups; or none),
+    # and how long after closing the channel is archived (a durable timer; 0 archives at once).
+    close_requires: str = "postmortem,followups"
+    archive_after_hours: float = Field(default=24.0, ge=0)
     # Grafana's webhook HMAC signature, an alternative to the bearer token (docs/intake.md, "Authentication").
     grafana_webhook_secret: SecretStr | None = None
     grafana_signature_header: str = "X-Grafana-Alerting-Signature"
@@ -122,6 +131,15 @@ class Settings(BaseSettings):
     # How Slack reaches the bot: "socket" (Socket Mode, outbound WebSocket, needs SLACK_APP_TOKEN) or "http"
     # (Events API, interactivity and slash commands POSTed to /slack/events, needs SLACK_SIGNING_SECRET).
     slack_mode: Literal["socket", "http"] = "socket"
+
+    @field_validator("close_requires")
+    @classmethod
+    def _close_requires(cls, value: str) -> str:
+        words = {w.strip().lower() for w in value.split(",") if w.strip()}
+        unknown = words - {"postmortem", "followups", "none"}
+        if unknown:
+            raise ValueError(f"unknown requirement(s) {sorted(unknown)}: use postmortem, followups or none")
+        return ",".join(sorted(words - {"none"}))
 
     @field_validator("slack_api_url")
     @classmethod

@@ -24,6 +24,15 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
+class CommStatus(StrEnum):
+    """What stakeholders are told, alongside the lifecycle: investigating → identified → monitoring → resolved."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
 ALLOWED_MOVES: dict[Status, frozenset[Status]] = {
     Status.TRIGGERED: frozenset({Status.ACKNOWLEDGED, Status.MITIGATING, Status.RESOLVED}),
     Status.ACKNOWLEDGED: frozenset({Status.MITIGATING, Status.RESOLVED}),
@@ -67,6 +76,8 @@ class Incident(BaseModel):
     commander_set_by: str | None = None
     commander_set_at: datetime | None = None
     responders: list[str] = Field(default_factory=list)
+    # Holders of the roles other than commander (which stays in `commander`), by role name: see incidents/roles.py.
+    roles: dict[str, str] = Field(default_factory=dict)
     runbook_id: str | None = None
     paused: bool = False
     # True once the channel, header, escalation and first diagnostics are done (see incidents/provision.py).
@@ -83,6 +94,10 @@ class Incident(BaseModel):
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     reopened_count: int = 0
+    # The communication status stakeholders see; set by `/incident status <word>`, the header menu or an update.
+    comm_status: CommStatus = CommStatus.INVESTIGATING
+    # Channel privacy chosen when declaring; None follows PRIVATE_CHANNELS.
+    private_channel: bool | None = None
     version: int = 0
 
     @property
@@ -135,6 +150,9 @@ class EventType(StrEnum):
     ESCALATION = "escalation"
     MESSAGE = "message"
     NOTE = "note"
+    ROLE = "role"
+    PIN = "pin"
+    UNPIN = "unpin"
 
 
 @dataclass(frozen=True)

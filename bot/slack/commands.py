@@ -7,7 +7,7 @@ import re
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import InvalidInput
 
@@ -27,9 +27,22 @@ class CommandContext:
     flags: dict[str, str] = field(default_factory=dict)
     # The subcommand's name: the action the access policy is asked about.
     name: str = ""
+    # Slack's trigger for opening a modal in answer (valid a few seconds, once).
+    trigger_id: str = ""
 
 
 Handler = Callable[[CommandContext], Awaitable[str]]
+
+
+class BlockReply(str):
+    """A reply that carries Block Kit blocks (buttons); the string itself is the fallback text."""
+
+    blocks: list[dict[str, Any]]
+
+    def __new__(cls, text: str, blocks: list[dict[str, Any]]) -> BlockReply:
+        reply = super().__new__(cls, text)
+        reply.blocks = blocks
+        return reply
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,8 @@ class Subcommand:
 REGISTRY: dict[str, Subcommand] = {}
 # Flags that take no value: present means true.
 BOOLEAN_FLAGS = frozenset({"publish"})
+# Subcommands whose words are free text (a note): split on spaces only, so quotes and `--` stay as typed.
+RAW_TEXT: set[str] = set()
 _INCIDENT_ID = re.compile(r"^INC-\d+$", re.IGNORECASE)
 
 
@@ -97,13 +112,23 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-async def dispatch(text: str, user_id: str, channel_id: str, services: BotServices) -> str:
-    """Run the subcommand the text names; unknown names get the help."""
-    name, args, flags = parse(text)
+async def dispatch(text: str, user_id: str, channel_id: str, services: BotServices, trigger_id: str = "") -> str:
+    """Run the subcommand the text names; unknown names get the help; an empty reply means a modal answered."""
+    first = text.strip().split(maxsplit=1)
+    if first and first[0].lower() in RAW_TEXT:
+        name, args, flags = first[0].lower(), text.split()[1:], dict[str, str]()
+    else:
+        name, args, flags = parse(text)
     command = REGISTRY.get(name)
     if command is None:
         return f"Unknown command `{name}`.\n" + help_text()
-    return await command.handler(CommandContext(user_id, channel_id, args, text, services, flags, name))
+    return await command.handler(CommandContext(user_id, channel_id, args, text, services, flags, name, trigger_id))
+
+
+def text_after_name(text: str) -> str:
+    """What follows the subcommand's name, as typed."""
+    parts = text.strip().split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
 
 
 def is_incident_id(word: str) -> bool:

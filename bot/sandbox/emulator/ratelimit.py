@@ -40,6 +40,13 @@ METHOD_TIERS: dict[str, int] = {
     "pins.add": 2,
     "bookmarks.add": 2,
     "reactions.add": 3,
+    "reactions.remove": 2,
+    "reactions.get": 3,
+    "conversations.unarchive": 2,
+    "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4,
+    "conversations.canvases.create": 2,
+    "canvases.edit": 3,
 }
 
 
