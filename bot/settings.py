@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     notify_webhook_url: str | None = None
     diagnostics_deadline_s: float = Field(default=60.0, gt=0)
     kill_switch: bool = False
+    # Durable work (page deliveries, provisioning): retries back off exponentially with jitter up to the
+    # cap and go on while the incident is open; past `dead_letter_after` failures they show as dead letters.
+    delivery_retry_cap_s: float = Field(default=10.0, gt=0)
+    provision_retry_cap_s: float = Field(default=10.0, gt=0)
+    dead_letter_after: int = Field(default=5, ge=1)
 
     @field_validator("slack_api_url")
     @classmethod
