@@ -121,7 +121,9 @@ async def test_no_ack_pages_every_level_in_order(
     assert len(pages) == 2 and "level 2" in pages[1].summary
     await wait_for(lambda: len(pager.deliveries) == 5)
     mediums = sorted((d.level, d.medium.value, d.target) for d in pager.deliveries)
-    assert mediums == [(1, "dm", "U01ALICE"), (1, "post", "channel")] + [
+    assert mediums == [
+        (1, "dm", "U01ALICE"),
+        (1, "post", "channel"),
         (2, "dm", "U02BOB"),
         (2, "pager", "pagerduty"),
         (2, "post", "channel"),
