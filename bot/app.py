@@ -42,7 +42,7 @@ from bot.services import BotServices
 from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.approval_listeners import SlackApprovalPresenter
-from bot.slack.gateway import SlackGateway
+from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
@@ -60,6 +60,15 @@ def slack_client(settings: Settings) -> AsyncWebClient:
         token=token,
         base_url=settings.slack_api_url,
         retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=3), AsyncServerErrorRetryHandler(2)],
+    )
+
+
+def gateway_config(settings: Settings) -> GatewayConfig:
+    """The Slack gateway's deadline, attempt timeout and attempt budget from settings."""
+    return GatewayConfig(
+        deadline=settings.slack_call_deadline_s,
+        attempt_timeout=settings.slack_attempt_timeout_s,
+        max_attempts=settings.slack_max_attempts,
     )
 
 
@@ -117,7 +126,9 @@ class BotApp:
             timeline_max_len=settings.timeline_max_len,
             audit_max_len=settings.audit_max_len,
         )
-        gateway = self.gateway = SlackGateway(slack_client(settings), RateLimiter(scale=settings.slack_rate_scale))
+        gateway = self.gateway = SlackGateway(
+            slack_client(settings), RateLimiter(scale=settings.slack_rate_scale), config=gateway_config(settings)
+        )
         await gateway.start()
         catalog = self.catalog or load_catalog(settings.runbooks_path)
         for problem in catalog.problems:

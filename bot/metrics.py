@@ -16,6 +16,9 @@ SLACK_RATE_LIMITED = Counter(
     "runbook_slack_rate_limited_total", "HTTP 429 answers from Slack, honoured", ["method"], registry=REGISTRY
 )
 SLACK_OUTBOX_DEPTH = Gauge("runbook_slack_outbox_depth", "Slack calls waiting in the outbox", registry=REGISTRY)
+SLACK_OUTBOX_RESTARTS = Counter(
+    "runbook_slack_outbox_restarts_total", "Slack outbox worker restarts after it died", registry=REGISTRY
+)
 ALERTS_RECEIVED = Counter(
     "runbook_alerts_received_total", "Alerts received by source and outcome", ["source", "outcome"], registry=REGISTRY
 )

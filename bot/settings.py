@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     delivery_retry_cap_s: float = Field(default=10.0, gt=0)
     provision_retry_cap_s: float = Field(default=10.0, gt=0)
     dead_letter_after: int = Field(default=5, ge=1)
+    # The Slack gateway: a caller waits at most this long for one call (queueing, Retry-After and retries
+    # included), one HTTP attempt at most slack_attempt_timeout_s, and 429s / refused connections are tried
+    # at most slack_max_attempts times; then the caller gets an UpstreamError.
+    slack_call_deadline_s: float = Field(default=120.0, gt=0)
+    slack_attempt_timeout_s: float = Field(default=20.0, gt=0)
+    slack_max_attempts: int = Field(default=5, ge=1)
 
     @field_validator("slack_api_url")
     @classmethod

@@ -31,3 +31,18 @@ def describe_slack_error(method: str, error: str, data: Any = None) -> str:
         return f"Slack {method} failed: the app lacks the scope `{needed}`; add it in the app manifest and reinstall"
     hint = _HINTS.get(error, "see https://api.slack.com/methods/" + method)
     return f"Slack {method} failed ({error}): {hint}"
+
+
+_GATEWAY_HINTS = {
+    "deadline_exceeded": "gave up after {deadline:g} s ({problem}); the caller may retry later",
+    "ratelimited": "Slack kept rate limiting the bot ({problem}) after {attempts} attempt(s)",
+    "unreachable": "Slack could not be reached after {attempts} attempt(s): {problem}",
+    "timeout": "Slack did not answer ({problem}); the call may or may not have taken effect",
+    "network_error": "the connection to Slack failed ({problem}); the call may or may not have taken effect",
+}
+
+
+def describe_gateway_failure(method: str, reason: str, problem: str, deadline: float, attempts: int) -> str:
+    """One sentence for a call the gateway gave up on: which call, why, and whether it may have happened."""
+    hint = _GATEWAY_HINTS.get(reason, "{problem}").format(problem=problem, deadline=deadline, attempts=attempts)
+    return f"Slack {method} failed ({reason}): {hint}"

@@ -4,6 +4,7 @@ from bot.sandbox.emulator.delivery import AckRecord, Delivery
 from bot.sandbox.emulator.driver import UserMessage
 from bot.sandbox.emulator.emulator import SlackEmulator
 from bot.sandbox.emulator.errors import EmulatorError, EmulatorTimeout
+from bot.sandbox.emulator.faults import Fault, FaultMode
 from bot.sandbox.emulator.ratelimit import RateLimitConfig
 from bot.sandbox.emulator.records import CallRecord, Channel, Ephemeral, Message, User, UserGroup, View
 from bot.sandbox.emulator.socket_mode import SocketModeConfig
@@ -16,6 +17,8 @@ __all__ = [
     "EmulatorError",
     "EmulatorTimeout",
     "Ephemeral",
+    "Fault",
+    "FaultMode",
     "Message",
     "RateLimitConfig",
     "SlackEmulator",

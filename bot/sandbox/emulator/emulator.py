@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 from collections.abc import Iterable
 from types import TracebackType
@@ -13,6 +15,8 @@ from bot.sandbox.emulator.control import add_control_routes
 from bot.sandbox.emulator.delivery import AckRecord, Delivery
 from bot.sandbox.emulator.driver import DEFAULT_EVENTS, Driver
 from bot.sandbox.emulator.errors import EmulatorError
+from bot.sandbox.emulator.fault_routes import add_fault_routes
+from bot.sandbox.emulator.faults import SOCKET_MODE_METHOD, Fault, FaultMode
 from bot.sandbox.emulator.queries import WorkspaceQueries
 from bot.sandbox.emulator.ratelimit import RateLimitConfig, RateLimiter
 from bot.sandbox.emulator.records import CallRecord, Channel, User, UserGroup
@@ -32,6 +36,7 @@ from bot.sandbox.emulator.workspace_seed import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class SlackEmulator(WorkspaceQueries):
@@ -67,11 +72,15 @@ class SlackEmulator(WorkspaceQueries):
         self.driver = Driver(
             self.workspace, self.hub, self.responses, secrets.token_urlsafe(18), frozenset(subscribed_events)
         )
+        self.faults = FaultMode()
         self._server = EmulatorServer(
-            self.workspace, self.hub, self.responses, self.limiter, (self.bot_token, self.app_token)
+            self.workspace, self.hub, self.responses, self.limiter, (self.bot_token, self.app_token), self.faults
         )
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._address: tuple[str, int] | None = None
         self._base_url: str | None = None
+        self._fault_tasks: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
 
@@ -80,13 +89,15 @@ class SlackEmulator(WorkspaceQueries):
         if self._runner is not None:
             raise EmulatorError("emulator already started")
         application = self._server.application()
+        add_fault_routes(application, self.faults, self.fault, self.clear_faults)
         add_control_routes(application, self.workspace, self.driver, self.hub)
         runner = web.AppRunner(application, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
-        self._runner = runner
+        self._runner, self._site = runner, site
         bound_port = runner.addresses[0][1]
+        self._address = (host, bound_port)
         self._base_url = f"http://{host}:{bound_port}"
         return self.api_url
 
@@ -94,9 +105,13 @@ class SlackEmulator(WorkspaceQueries):
         """Close every socket and the HTTP server."""
         if self._runner is None:
             return
+        for task in list(self._fault_tasks):
+            task.cancel()
+        await asyncio.gather(*self._fault_tasks, return_exceptions=True)
+        self.faults.clear()  # releases requests held by a latency fault
         await self.hub.close()
         await self._runner.cleanup()
-        self._runner = None
+        self._runner, self._site = None, None
 
     async def __aenter__(self) -> SlackEmulator:
         await self.start()
@@ -150,11 +165,21 @@ class SlackEmulator(WorkspaceQueries):
         return self.workspace.add_user(User(id or random_id("U"), name, real_name or name, email, tz, is_bot))
 
     def add_usergroup(
-        self, handle: str, users: Iterable[str], *, name: str | None = None, id: str | None = None
+        self,
+        handle: str,
+        users: Iterable[str],
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        description: str = "",
+        disabled: bool = False,
+        channels: Iterable[str] = (),
     ) -> UserGroup:
-        """Add a user group; users by id, name or email."""
+        """Add a user group; users by id, name or email, default channels by id or name."""
         user_ids = [self.workspace.user_or_raise(ref).id for ref in users]
-        return self.workspace.add_group(UserGroup(id or random_id("S"), handle, name or handle, user_ids))
+        channel_ids = [self.workspace.channel_or_raise(ref).id for ref in channels]
+        group = UserGroup(id or random_id("S"), handle, name or handle, user_ids, description, disabled, channel_ids)
+        return self.workspace.add_group(group)
 
     def create_channel(
         self, name: str, members: Iterable[str] = (), *, bot_member: bool = False, is_private: bool = False
@@ -195,6 +220,61 @@ class SlackEmulator(WorkspaceQueries):
     def connections(self) -> list[Connection]:
         """Open Socket Mode connections."""
         return [c for c in self.hub.connections.values() if c.open]
+
+    # --- fault mode ---------------------------------------------------------------------------------------------
+
+    async def fault(
+        self,
+        kind: str,
+        *,
+        methods: Iterable[str] | None = None,
+        status: int = 500,
+        retry_after: int = 30,
+        latency: float = 0.0,
+        seconds: float | None = None,
+    ) -> Fault:
+        """Switch a fault on (see bot.sandbox.emulator.faults); `seconds` ends it on its own."""
+        fault = self.faults.add(
+            kind, methods=methods, status=status, retry_after=retry_after, latency=latency, seconds=seconds
+        )
+        if kind in ("reset", "refuse") and fault.covers(SOCKET_MODE_METHOD, self.faults.clock()):
+            self.hub.reset_all()
+        if kind == "refuse":
+            await self._sync_listener()
+            if seconds is not None:
+                task = asyncio.create_task(self._end_refusal(seconds))
+                self._fault_tasks.add(task)
+                task.add_done_callback(self._fault_tasks.discard)
+        return fault
+
+    async def clear_faults(self, kind: str | None = None, fault_id: str | None = None) -> int:
+        """Switch faults off: all of them, one kind, or one by id; return how many."""
+        removed = self.faults.clear(kind, fault_id)
+        await self._sync_listener()
+        return removed
+
+    async def _end_refusal(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        try:
+            await self._sync_listener()
+        except EmulatorError:
+            log.exception("emulator: the refuse fault ended but the listener could not reopen")
+
+    async def _sync_listener(self) -> None:
+        """Close the listening socket while a refuse fault is active, reopen it on the same port after."""
+        if self._runner is None or self._address is None:
+            return
+        refusing = self.faults.refusing() is not None
+        if refusing and self._site is not None:
+            site, self._site = self._site, None
+            await site.stop()
+        elif not refusing and self._site is None:
+            site = web.TCPSite(self._runner, *self._address)
+            try:
+                await site.start()
+            except OSError as exc:
+                raise EmulatorError(f"cannot listen again on {self._address}: {exc}") from exc
+            self._site = site
 
     # --- Socket Mode control ------------------------------------------------------------------------------------
 

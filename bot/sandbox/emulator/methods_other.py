@@ -48,10 +48,18 @@ def users_lookup_by_email(ws: Workspace, args: Args) -> dict[str, Any]:
     return {"user": user.to_api(ws.team_id)}
 
 
+def usergroups_list(ws: Workspace, args: Args) -> dict[str, Any]:
+    """usergroups.list: enabled groups (disabled too with include_disabled); users and counts on request."""
+    include_disabled = args.flag("include_disabled")
+    groups = [g for g in ws.groups.values() if include_disabled or not g.disabled]
+    shape = {"include_users": args.flag("include_users"), "include_count": args.flag("include_count")}
+    return {"usergroups": [g.to_api(ws.team_id, **shape) for g in groups]}
+
+
 def usergroups_users_list(ws: Workspace, args: Args) -> dict[str, Any]:
-    """usergroups.users.list"""
+    """usergroups.users.list; a disabled group answers only with include_disabled."""
     group = ws.groups.get(args.text("usergroup") or "")
-    if group is None:
+    if group is None or (group.disabled and not args.flag("include_disabled")):
         raise SlackApiFailure("no_such_subteam")
     return {"users": list(group.users)}
 
@@ -186,6 +194,7 @@ HANDLERS: dict[str, Handler] = {
     "auth.test": auth_test,
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,
+    "usergroups.list": usergroups_list,
     "usergroups.users.list": usergroups_users_list,
     "views.open": views_open,
     "views.push": views_push,

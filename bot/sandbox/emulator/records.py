@@ -45,6 +45,38 @@ class UserGroup:
     handle: str
     name: str
     users: list[str] = field(default_factory=list)
+    description: str = ""
+    disabled: bool = False
+    channels: list[str] = field(default_factory=list)
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    def to_api(self, team_id: str, *, include_users: bool = False, include_count: bool = False) -> dict[str, Any]:
+        """usergroups.list's usergroup object; `users` and `user_count` only when asked for, as Slack does."""
+        body: dict[str, Any] = {
+            "id": self.id,
+            "team_id": team_id,
+            "is_usergroup": True,
+            "is_subteam": True,
+            "name": self.name,
+            "description": self.description,
+            "handle": self.handle,
+            "is_external": False,
+            "date_create": self.created,
+            "date_update": self.created,
+            "date_delete": self.created if self.disabled else 0,
+            "auto_type": None,
+            "auto_provision": False,
+            "enterprise_subteam_id": "",
+            "created_by": "USLACKBOT",
+            "updated_by": "USLACKBOT",
+            "deleted_by": "USLACKBOT" if self.disabled else None,
+            "prefs": {"channels": list(self.channels), "groups": []},
+        }
+        if include_users:
+            body["users"] = list(self.users)
+        if include_count:
+            body["user_count"] = len(self.users)
+        return body
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.emulator.errors import SlackApiFailure
+from bot.sandbox.emulator.faults import SOCKET_MODE_METHOD, FaultMode, reset_transport
 from bot.sandbox.emulator.ratelimit import RateLimiter
 from bot.sandbox.emulator.records import CallRecord
 from bot.sandbox.emulator.response_url import ResponseUrls
@@ -57,8 +58,10 @@ class EmulatorServer:
         responses: ResponseUrls,
         limiter: RateLimiter,
         tokens: tuple[str, str],
+        faults: FaultMode | None = None,
     ) -> None:
         self.ws = ws
+        self.faults = faults or FaultMode()
         self.hub = hub
         self.responses = responses
         self.limiter = limiter
@@ -69,7 +72,7 @@ class EmulatorServer:
         """The aiohttp application with every route."""
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self.handle_api)
-        app.router.add_get("/link/", self.hub.handle)
+        app.router.add_get("/link/", self.handle_socket)
         app.router.add_post("/response/{token}", self.handle_response_url)
         return app
 
@@ -78,10 +81,19 @@ class EmulatorServer:
         method = request.match_info["method"]
         args: dict[str, Any] = {}
         kind: str | None = None
-        status, headers = 200, {}
+        status, headers = 200, dict[str, str]()
+        await self.faults.delay(method)
+        if self._resets(method):
+            self._record(CallRecord(method, args, time.time(), 0, False, "connection_reset", None))
+            reset_transport(request.transport)
+            return web.Response(status=500)  # never reaches the client: the connection is gone
         try:
             args = await read_args(request)
             token = presented_token(request, args)
+            injected = self._injected_failure(method)
+            if injected is not None:
+                status, headers = injected
+                raise SlackApiFailure("ratelimited" if status == 429 else "internal_error")
             if method not in METHODS and method != "apps.connections.open":
                 raise SlackApiFailure("unknown_method")
             kind = token_kind(token, bot_token=self.bot_token, app_token=self.app_token)
@@ -97,10 +109,40 @@ class EmulatorServer:
             )
         except SlackApiFailure as failure:
             body = failure.body()
-        record = CallRecord(method, args, time.time(), status, bool(body.get("ok")), body.get("error"), kind)
+        self._record(CallRecord(method, args, time.time(), status, bool(body.get("ok")), body.get("error"), kind))
+        return web.json_response(body, status=status, headers=headers)
+
+    def _record(self, record: CallRecord) -> None:
         self.calls.append(record)
         self.ws.notify()
-        return web.json_response(body, status=status, headers=headers)
+
+    def _resets(self, method: str) -> bool:
+        # A refusing emulator still has connections accepted before the listener closed: reset them too.
+        if self.faults.refusing() is not None or self.faults.active(method, "reset") is not None:
+            self.faults.injected += 1
+            return True
+        return False
+
+    def _injected_failure(self, method: str) -> tuple[int, dict[str, str]] | None:
+        """(status, headers) of an active error or ratelimit fault on this method, else None."""
+        error = self.faults.active(method, "error")
+        if error is not None:
+            self.faults.injected += 1
+            return error.status, {}
+        limited = self.faults.active(method, "ratelimit")
+        if limited is not None:
+            self.faults.injected += 1
+            self.limiter.limited_count += 1
+            return 429, {"Retry-After": str(limited.retry_after)}
+        return None
+
+    async def handle_socket(self, request: web.Request) -> web.StreamResponse:
+        """The Socket Mode WebSocket, unless a fault on apps.connections.open drops the handshake."""
+        await self.faults.delay(SOCKET_MODE_METHOD)
+        if self._resets(SOCKET_MODE_METHOD):
+            reset_transport(request.transport)
+            return web.Response(status=500)
+        return await self.hub.handle(request)
 
     def _connections_open(self, request: web.Request) -> dict[str, Any]:
         ticket = self.hub.issue_ticket()

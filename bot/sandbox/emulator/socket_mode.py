@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.sandbox.emulator.delivery import AckRecord, Attempt, Delivery
+from bot.sandbox.emulator.faults import reset_transport
 
 log = logging.getLogger(__name__)
 HOST = "applink-emulator-1"
@@ -46,6 +47,7 @@ class Connection:
     draining: bool = False
     envelopes_sent: int = 0
     envelope_ids: list[str] = field(default_factory=list)
+    transport: asyncio.BaseTransport | None = None
 
     @property
     def open(self) -> bool:
@@ -92,7 +94,9 @@ class SocketHub:
             await ws.send_json(self._disconnect_message("too_many_websockets"))
             await ws.close()
             return ws
-        conn = Connection(id=f"conn-{secrets.token_hex(4)}", ws=ws, opened_at=time.monotonic())
+        conn = Connection(
+            id=f"conn-{secrets.token_hex(4)}", ws=ws, opened_at=time.monotonic(), transport=request.transport
+        )
         self.connections[conn.id] = conn
         self.opened_total += 1
         await ws.send_json(self._hello())
@@ -222,6 +226,13 @@ class SocketHub:
             task = asyncio.create_task(self._close_later(conn))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        return len(targets)
+
+    def reset_all(self) -> int:
+        """Drop every open socket with a TCP reset, as a network failure would; return how many."""
+        targets = [c for c in self.connections.values() if c.open]
+        for conn in targets:
+            reset_transport(conn.transport)
         return len(targets)
 
     async def _close_later(self, conn: Connection) -> None:

@@ -18,8 +18,8 @@ DEFAULT_USERS = (
     User("U0DAVE0001", "dave", "Dave Moreno", "dave@example.com", "America/New_York"),
 )
 DEFAULT_GROUPS = (
-    UserGroup("S0ONCALL01", "oncall", "On-call", ["U0ALICE001", "U0BOB00001"]),
-    UserGroup("S0SRE00001", "sre", "SRE", ["U0ALICE001", "U0BOB00001", "U0CAROL001"]),
+    UserGroup("S0ONCALL01", "oncall", "On-call", ["U0ALICE001", "U0BOB00001"], "Whoever carries the pager"),
+    UserGroup("S0SRE00001", "sre", "SRE", ["U0ALICE001", "U0BOB00001", "U0CAROL001"], "Site reliability"),
 )
 
 
@@ -33,7 +33,7 @@ def seed_default_workspace(ws: Workspace) -> None:
     for user in DEFAULT_USERS:
         ws.add_user(User(**vars(user)))
     for group in DEFAULT_GROUPS:
-        ws.add_group(UserGroup(group.id, group.handle, group.name, list(group.users)))
+        ws.add_group(UserGroup(group.id, group.handle, group.name, list(group.users), group.description))
     people = [user.id for user in DEFAULT_USERS]
     ws.create_channel("general", people[0], members=people)
     ws.create_channel("incidents", people[0], members=[*people, ws.bot_user_id])
