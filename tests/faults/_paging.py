@@ -1,8 +1,9 @@
-"""Fixtures of the paging fault tests: a Slack fault proxy, a recording PagerDuty, the bot in or out of process.
+"""Fixtures of the paging fault tests: a Slack proxy, a recording PagerDuty, the bot in or out of process.
 
-The proxy sits between the bot and the Slack emulator (the bot's SLACK_API_URL points at it) and
-can refuse connections (its listening socket is closed), answer HTTP 500, or forward and then hold
-the answer. Socket Mode still reaches the emulator directly, as it does with real Slack.
+Outages use the emulator's own fault mode. The proxy is for one fault the emulator does not
+make: a call that Slack carries out while its answer is held back (so a process can die with a
+message sent but not known to be sent). It sits between the bot and the emulator (the bot's
+SLACK_API_URL points at it); Socket Mode still reaches the emulator directly.
 """
 
 from __future__ import annotations
@@ -157,12 +158,10 @@ class PagerDutyRecorder:
         ]
 
 
-def bot_settings(
-    emulator: SlackEmulator, proxy: SlackFaultProxy, pagerduty: PagerDutyRecorder, **extra: Any
-) -> dict[str, Any]:
-    """Settings (as keyword names) of a bot whose Slack Web API goes through the proxy."""
+def bot_settings(emulator: SlackEmulator, api_url: str, pagerduty: PagerDutyRecorder, **extra: Any) -> dict[str, Any]:
+    """Settings (as keyword names) of a bot whose Slack Web API is `api_url` (the emulator, or a proxy to it)."""
     return {
-        "slack_api_url": proxy.api_url,
+        "slack_api_url": api_url,
         "slack_bot_token": emulator.bot_token,
         "slack_app_token": emulator.app_token,
         "webhook_token": SANDBOX_WEBHOOK_TOKEN,

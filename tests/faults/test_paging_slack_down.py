@@ -7,6 +7,7 @@ at 5 s, about 20 s): set FAULT_OUTAGE_S / FAULT_500_S to run the full lengths.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
@@ -26,7 +27,6 @@ from tests.faults._paging import (
     ALICE,
     BOB,
     PagerDutyRecorder,
-    SlackFaultProxy,
     bot_settings,
     dm_pages,
     page_messages,
@@ -43,7 +43,6 @@ LEVEL_2_AFTER_S = 15.0  # tests/fixtures/escalation_faults: level 1 waits 0.25 m
 @dataclass
 class Rig:
     emulator: SlackEmulator
-    proxy: SlackFaultProxy
     pagerduty: PagerDutyRecorder
     bot: BotApp
     dead: DeadLetters
@@ -61,13 +60,11 @@ class Rig:
 async def rig(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[Rig]:
     emulator = SlackEmulator()
     await emulator.start()
-    proxy = SlackFaultProxy(emulator)
-    await proxy.start()
     pagerduty = PagerDutyRecorder()
     await pagerduty.start()
     values = bot_settings(
         emulator,
-        proxy,
+        emulator.api_url,
         pagerduty,
         redis_url=redis_url,
         redis_prefix=keys.prefix,
@@ -79,17 +76,16 @@ async def rig(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> Async
     bot = BotApp(load_settings(**values))
     await bot.start()
     try:
-        yield Rig(emulator, proxy, pagerduty, bot, DeadLetters(redis, keys))
+        yield Rig(emulator, pagerduty, bot, DeadLetters(redis, keys))
     finally:
-        await proxy.heal()
+        await emulator.clear_faults()
         await bot.stop()
-        await proxy.stop()
         await pagerduty.stop()
         await emulator.stop()
 
 
 async def test_slack_refusing_connections_from_before_the_alert(rig: Rig) -> None:
-    await rig.proxy.refuse()
+    await rig.emulator.fault("refuse")
     alerted = time.monotonic()
     assert (await post_alert(rig.url, "down")).status_code == 202
 
@@ -104,9 +100,9 @@ async def test_slack_refusing_connections_from_before_the_alert(rig: Rig) -> Non
     remaining = OUTAGE_S - (time.monotonic() - alerted)
     if remaining > 0:
         await _sleep(remaining)
-    assert rig.emulator.channels() == [c for c in rig.emulator.channels() if not c.name.startswith("inc-")]
+    assert not [c for c in rig.emulator.channels() if c.name.startswith("inc-")]
 
-    await rig.proxy.heal()
+    await rig.emulator.clear_faults()
     back = time.monotonic()
     channel = await rig.emulator.wait_for_channel("inc-1-api-api-latency-high-down", timeout=15)
     for user in (ALICE, BOB):
@@ -133,7 +129,7 @@ async def test_slack_answering_500_across_the_level_2_due_time(rig: Rig) -> None
     assert (await post_alert(rig.url, "flaky")).status_code == 202
     channel = await rig.emulator.wait_for_channel("inc-1-api-api-latency-high-flaky", timeout=15)
     await poll(lambda: dm_pages(rig.emulator, ALICE), 10, "level 1 DM with Slack up")
-    rig.proxy.fail(500)
+    await rig.emulator.fault("error", status=500)
     failing_from = time.monotonic()
 
     await poll(lambda: rig.pagerduty.triggers(2), LEVEL_2_AFTER_S + 5, "level 2 at PagerDuty")
@@ -142,7 +138,7 @@ async def test_slack_answering_500_across_the_level_2_due_time(rig: Rig) -> None
     assert dm_pages(rig.emulator, BOB) == []
     await _sleep(FAIL_500_S - (time.monotonic() - failing_from))
 
-    await rig.proxy.heal()
+    await rig.emulator.clear_faults()
     await poll(lambda: dm_pages(rig.emulator, BOB), 15, "level 2 DM within 15 s of recovery")
     await poll(lambda: page_messages(rig.emulator, channel.id, BOB), 15, "level 2 channel page")
     await _sleep(6)
@@ -161,6 +157,4 @@ async def _no_dead_letters(rig: Rig) -> bool:
 
 
 async def _sleep(seconds: float) -> None:
-    import asyncio
-
     await asyncio.sleep(max(0.0, seconds))
