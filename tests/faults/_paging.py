@@ -61,6 +61,7 @@ class SlackFaultProxy:
         self.port = free_port()
         self.status: int | None = None
         self.hold_s = 0.0
+        self.hold_methods: set[str] = set()
         self.forwarded: list[str] = []
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
@@ -87,9 +88,9 @@ class SlackFaultProxy:
         """Answer every call with this HTTP status."""
         self.status = status
 
-    def hold(self, seconds: float) -> None:
-        """Forward each call, then hold Slack's answer back this long (a send whose reply is in flight)."""
-        self.hold_s = seconds
+    def hold(self, seconds: float, methods: set[str]) -> None:
+        """Forward calls of `methods`, then hold Slack's answer back this long (a send whose reply is in flight)."""
+        self.hold_s, self.hold_methods = seconds, methods
 
     async def heal(self) -> None:
         """Back to normal."""
@@ -113,7 +114,7 @@ class SlackFaultProxy:
         async with self._session.request(request.method, url, data=body, headers=headers, params=request.query) as r:
             payload = await r.read()
             self.forwarded.append(method)
-            if self.hold_s:
+            if self.hold_s and method in self.hold_methods:
                 await asyncio.sleep(self.hold_s)
             return web.Response(body=payload, status=r.status, content_type="application/json")
 
