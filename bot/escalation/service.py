@@ -41,6 +41,11 @@ class EscalationService:
         """The escalation timers to write with a new incident, so paging starts without waiting for Slack."""
         return self.escalator.plan_timers(incident, self._policy(policy_name), now)
 
+    async def start_paging(self, incident: Incident, policy_name: str | None = None) -> Incident:
+        """Arm the escalation of an incident created without it, and record that it is armed."""
+        await self.escalator.start_escalation(incident, self._policy(policy_name))
+        return await self.escalator.store.update_incident(incident.id, _mark_armed)
+
     async def incident_opened(self, incident: Incident, policy_name: str | None = None) -> None:
         """Arm the policy's pages (the runbook's policy, else the service's) unless armed at creation, and reminders."""
         if not incident.escalation_armed:
@@ -71,3 +76,7 @@ class EscalationService:
     async def status_updated(self, incident_id: str) -> None:
         """A status update was posted: push the reminder back."""
         await self.reminders.status_updated(incident_id)
+
+
+def _mark_armed(incident: Incident) -> None:
+    incident.escalation_armed = True

@@ -199,6 +199,9 @@ class IncidentFlows:
         """Provision an incident opened by hand, with the same safety timer as alert-opened ones."""
         if self.guard is not None:
             await self.guard.arm(incident.id)
+        if self.escalation is not None and not incident.escalation_armed:
+            # Paging starts now, not once the channel exists (a second write: the creating one is generic).
+            incident = await self.escalation.start_paging(incident)
         self.tasks.spawn(self.provision(incident, None), "open-incident", incident.id)
 
     async def on_provision_timer(self, timer: FiredTimer) -> None:

@@ -1,8 +1,9 @@
 """Paging with Slack down: pagers never wait on Slack; Slack catches up, late and once, when it returns.
 
 Outages are shorter than the issue's (5 min and 90 s) to keep the suite fast; the behaviour under
-test is the same once the outage outlasts the dead-letter threshold (5 failures with retries capped
-at 5 s, about 20 s): set FAULT_OUTAGE_S / FAULT_500_S to run the full lengths.
+test is the same once the outage outlasts the dead-letter threshold (here 3 failures, retries
+capped at 5 s, a Slack call given up after 2 tries: about 30 s for provisioning): set
+FAULT_OUTAGE_S / FAULT_500_S to run the full lengths.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ async def rig(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> Async
         http_port=0,
         delivery_retry_cap_s=5,
         provision_retry_cap_s=5,
+        dead_letter_after=3,
+        slack_max_attempts=2,  # one failed Slack call then takes seconds, not half a minute
     )
     bot = BotApp(load_settings(**values))
     await bot.start()
@@ -96,6 +99,7 @@ async def test_slack_refusing_connections_from_before_the_alert(rig: Rig) -> Non
 
     # Past the threshold the undelivered pages and the channel are dead letters, and /readyz says so.
     await poll(rig.dead.list, OUTAGE_S, "dead letters while Slack is down")
+    await poll(lambda: _dead_letter_kinds(rig, "provision"), OUTAGE_S, "provisioning in the dead-letter set")
     await poll(lambda: _degraded(rig), 5, "/readyz degraded")
     remaining = OUTAGE_S - (time.monotonic() - alerted)
     if remaining > 0:
@@ -150,6 +154,10 @@ async def test_slack_answering_500_across_the_level_2_due_time(rig: Rig) -> None
 async def _degraded(rig: Rig) -> bool:
     body = await rig.readyz()
     return body.get("status") == "degraded" and "undelivered" in str(body.get("reason"))
+
+
+async def _dead_letter_kinds(rig: Rig, kind: str) -> bool:
+    return kind in {d.kind for d in await rig.dead.list()}
 
 
 async def _no_dead_letters(rig: Rig) -> bool:
