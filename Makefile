@@ -4,17 +4,28 @@ PYTHON ?= python3
 
 .PHONY: install test lint typecheck pytest sandbox bench clean
 
-$(VENV)/.installed: pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
-	touch $@
+# Two stamps: the sandbox needs only the runtime dependencies; tests add the dev tools.
+# pip's own chatter (build-backend notices) goes to a log that is shown only when the install fails.
+PIP_LOG := $(VENV)/install.log
+PIP := $(PY) -m pip install -q --disable-pip-version-check
+
+$(VENV)/.runtime: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing runbook-bot into $(VENV) (log: $(PIP_LOG))"
+	@$(PIP) -e . >$(PIP_LOG) 2>&1 || { cat $(PIP_LOG); exit 1; }
+	@touch $@
+
+$(VENV)/.installed: $(VENV)/.runtime
+	@echo "installing the development tools into $(VENV)"
+	@$(PIP) -e '.[dev]' >>$(PIP_LOG) 2>&1 || { cat $(PIP_LOG); exit 1; }
+	@touch $@
 
 install: $(VENV)/.installed
 
 lint: install
 	$(VENV)/bin/ruff check bot hooks tests bench
 	$(VENV)/bin/ruff format --check bot hooks tests bench
+	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(VENV)/bin/mypy
@@ -24,7 +35,7 @@ pytest: install
 
 test: lint typecheck pytest
 
-sandbox: install
+sandbox: $(VENV)/.runtime
 	$(VENV)/bin/runbookctl sandbox
 
 bench: install

@@ -26,7 +26,8 @@ from pydantic import SecretStr
 
 from bot.connections import EmbeddedValkey, delete_matching, make_client
 from bot.incidents.store import IncidentStore
-from bot.intake import StoreSink, add_alert_routes
+from bot.intake import StoreSink
+from bot.intake.routes import add_alert_routes
 from bot.keys import Keys
 from bot.settings import Settings
 

@@ -47,7 +47,7 @@ from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
 from bot.tasks import TaskSupervisor
-from bot.web import build_web_app
+from bot.web import build_web_app, connection_limits, start_http_server
 
 log = logging.getLogger(__name__)
 
@@ -219,11 +219,12 @@ class BotApp:
     async def _start_web(self, services: BotServices) -> None:
         web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes, self.degraded)
         add_alert_routes(web_app, self.settings, services.flows)
-        self.web_runner = web.AppRunner(web_app, access_log=None)
-        await self.web_runner.setup()
-        site = web.TCPSite(self.web_runner, self.settings.http_host, self.settings.http_port)
-        await site.start()
-        self.http_port = self.web_runner.addresses[0][1]
+        # Behind the connection guard: header deadline and connection cap (docs/intake.md, "Hostile clients").
+        server = await start_http_server(
+            web_app, self.settings.http_host, self.settings.http_port, connection_limits(self.settings)
+        )
+        self.web_runner = server.runner
+        self.http_port = server.port
 
     async def readiness(self) -> dict[str, bool]:
         """Redis reachable and Socket Mode connected."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,3 +119,12 @@ def redact_url(url: str) -> str:
     creds, host = rest.rsplit("@", 1)
     user = creds.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}" if scheme else f"{user}:***@{host}"
+
+
+async def redis_call(awaitable: Awaitable[Any]) -> Any:
+    """Await one Redis command, turning any RedisError into StoreError: the one place stores translate it."""
+    # redis-py types replies as bytes | str; the client decodes, so callers get Any.
+    try:
+        return await awaitable
+    except RedisError as exc:
+        raise StoreError(f"redis: {exc}") from exc

@@ -108,6 +108,10 @@ class Keys:
         """Set of the Slack user ids paged for one incident."""
         return f"{self.prefix}:{{{incident_id}}}:paged"
 
+    def incident_dms(self, incident_id: str) -> str:
+        """Set of the direct-message channel ids the bot wrote to for one incident (clicks there count)."""
+        return f"{self.prefix}:{{{incident_id}}}:dms"
+
     def timer_record_prefix(self) -> str:
         """Common start of every timer record key; the claim script appends the timer id."""
         return self.timer("")

@@ -56,3 +56,14 @@ DELIVERIES = Counter(
 def render() -> bytes:
     """The metrics in Prometheus text exposition format."""
     return generate_latest(REGISTRY)
+
+
+HTTP_CONNECTIONS_OPEN = Gauge(
+    "runbook_http_connections_open", "Connections open on the webhook and health server", registry=REGISTRY
+)
+HTTP_CONNECTIONS_SHED = Counter(
+    "runbook_http_connections_shed_total",
+    "Connections closed by the server's guard: header_timeout, evicted (a slow client made room) or full",
+    ["reason"],
+    registry=REGISTRY,
+)

@@ -15,6 +15,7 @@ from bot.tasks import TaskSupervisor
 if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
     from bot.escalation.loader import EscalationConfig
+    from bot.slack.access_gate import AccessGate
 
 
 @dataclass
@@ -29,3 +30,4 @@ class BotServices:
     tasks: TaskSupervisor
     approvals: ApprovalService | None = None
     escalation_config: EscalationConfig | None = None
+    access: AccessGate | None = None

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     notify_webhook_url: str | None = None
     diagnostics_deadline_s: float = Field(default=60.0, gt=0)
     kill_switch: bool = False
+    # Host globs (`host`, `host:port`) URLs built from alert data may reach; empty refuses them all.
+    http_allowed_hosts: list[str] = Field(default_factory=list)
+    # The HTTP server sheds slow and hostile clients: see docs/intake.md, "Hostile clients".
+    http_header_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_body_timeout_s: float = Field(default=10.0, gt=0)
+    http_max_connections: int = Field(default=512, gt=0)
     # Durable work (page deliveries, provisioning): retries back off exponentially with jitter up to the
     # cap and go on while the incident is open; past `dead_letter_after` failures they show as dead letters.
     delivery_retry_cap_s: float = Field(default=10.0, gt=0)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from bot import metrics
+from bot.settings import Settings
+from bot.webguard import ConnectionGuard, ConnectionLimits
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 # None when all is well, else why the bot is degraded (say, undelivered pages in the dead-letter set).
@@ -43,3 +46,63 @@ def build_web_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
     return app
+
+
+class GuardedSite(web.BaseSite):
+    """A TCP site whose connections go through a ConnectionGuard (header deadline, connection cap)."""
+
+    def __init__(self, runner: web.BaseRunner, host: str, port: int, guard: ConnectionGuard) -> None:
+        super().__init__(runner)
+        self.host = host
+        self.port = port
+        self.guard = guard
+
+    @property
+    def name(self) -> str:
+        """The site's URL."""
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Listen, handing every accepted connection to the guard, which wraps aiohttp's protocol."""
+        await super().start()
+        server = self._runner.server
+        if server is None:
+            raise RuntimeError("the runner is not set up")
+        self.guard.serve(server)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self.guard, self.host, self.port, backlog=self._backlog, reuse_address=True
+        )
+        if self._server.sockets:
+            self.port = int(self._server.sockets[0].getsockname()[1])
+
+
+@dataclass
+class HttpServer:
+    """A running HTTP server: its runner, guard and bound port."""
+
+    runner: web.AppRunner
+    guard: ConnectionGuard
+    port: int
+
+    async def stop(self) -> None:
+        """Close the listener and every connection."""
+        await self.runner.cleanup()
+
+
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    """The guard's limits from the settings."""
+    return ConnectionLimits(
+        header_timeout_s=settings.http_header_timeout_s, max_connections=settings.http_max_connections
+    )
+
+
+async def start_http_server(app: web.Application, host: str, port: int, limits: ConnectionLimits) -> HttpServer:
+    """Serve `app` on host:port behind a ConnectionGuard; port 0 lets the OS choose."""
+    guard = ConnectionGuard(limits)
+    app.middlewares.append(guard.middleware)
+    runner = web.AppRunner(app, access_log=None, lingering_time=limits.linger_s)
+    await runner.setup()
+    site = GuardedSite(runner, host, port, guard)
+    await site.start()
+    return HttpServer(runner, guard, site.port)

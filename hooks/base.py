@@ -39,6 +39,8 @@ class HookContext:
     # The incident's Slack channel: where `notify` posts when the runbook names neither channel nor webhook.
     channel: str | None = None
     post_message: PostMessage | None = None
+    # The runbook's `allowed_hosts` (None: not narrowed): redirect hops of HTTP hooks are checked against it too.
+    allowed_hosts: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,31 @@ from pydantic import Field
 from bot.connections import redact_url
 from bot.engine.types import HookOutput
 from hooks.base import BaseDiagnostic, HookConfig, HookContext
+from hooks.guards import HttpUrls
 from hooks.registry import register
 from hooks.transport import make_client
+from hooks.urlguard import HostPolicy, same_origin, url_problem
+
+MAX_REDIRECTS = 5
+
+
+class RedirectRefused(Exception):
+    """A redirect hop the URL guard does not allow; the hop is never requested."""
 
 
 class HttpCheckConfig(HookConfig):
     """Config of http_check."""
 
-    urls: list[str] = Field(min_length=1, description="URLs to request, all at once")
+    urls: HttpUrls = Field(min_length=1, description="URLs to request, all at once")
     method: Literal["GET", "HEAD", "POST", "OPTIONS"] = Field(default="GET", description="HTTP method")
     expect_status: list[int] | None = Field(default=None, description="statuses that pass; default 200-399")
     timeout_s: float = Field(default=5.0, gt=0, description="per-request timeout")
     latency_warning_ms: float | None = Field(default=None, gt=0, description="slower answers are marked slow")
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
+    follow_redirects: bool = Field(
+        default=False,
+        description=f"follow up to {MAX_REDIRECTS} redirects; a hop to another host must pass the URL guard",
+    )
 
 
 def status_ok(status: int, expect: list[int] | None) -> bool:
@@ -32,14 +44,39 @@ def status_ok(status: int, expect: list[int] | None) -> bool:
     return status in expect if expect else 200 <= status < 400
 
 
-async def check_url(client: httpx.AsyncClient, url: str, config: HttpCheckConfig) -> dict[str, Any]:
+async def fetch(
+    client: httpx.AsyncClient, url: str, config: HttpCheckConfig, policy: HostPolicy | None = None
+) -> httpx.Response:
+    """The response, following redirects when asked; each hop to another origin is checked before it is sent."""
+    current = url
+    response = await client.request(config.method, url, headers=config.headers)
+    for _ in range(MAX_REDIRECTS):
+        hop = response.next_request
+        if not config.follow_redirects or hop is None:
+            return response
+        target = str(hop.url)
+        problem = None if same_origin(current, target) else url_problem(target, policy or HostPolicy())
+        if problem:
+            raise RedirectRefused(f"redirect to {redact_url(target)} refused: {problem}")
+        current = target
+        response = await client.send(hop)
+    if config.follow_redirects and response.next_request is not None:
+        raise RedirectRefused(f"more than {MAX_REDIRECTS} redirects")
+    return response
+
+
+async def check_url(
+    client: httpx.AsyncClient, url: str, config: HttpCheckConfig, policy: HostPolicy | None = None
+) -> dict[str, Any]:
     """One request: {url, status, latency_ms, ok, error}; never raises for network trouble."""
     started = time.perf_counter()
     status: int | None = None
     error: str | None = None
     try:
-        response = await client.request(config.method, url, headers=config.headers)
+        response = await fetch(client, url, config, policy)
         status = response.status_code
+    except RedirectRefused as exc:
+        error = str(exc)
     except httpx.TimeoutException:
         error = f"no answer within {config.timeout_s:g}s"
     except httpx.HTTPError as exc:
@@ -69,8 +106,9 @@ class HttpCheck(BaseDiagnostic):
 
     async def run(self, config: HttpCheckConfig, ctx: HookContext) -> HookOutput:
         """Request every URL concurrently and report each status and latency."""
+        policy = HostPolicy(tuple(ctx.settings.http_allowed_hosts), ctx.allowed_hosts)
         async with make_client(config.timeout_s) as client:
-            checks = await asyncio.gather(*(check_url(client, url, config) for url in config.urls))
+            checks = await asyncio.gather(*(check_url(client, url, config, policy) for url in config.urls))
         failing = sum(1 for c in checks if not c["ok"])
         slow = sum(1 for c in checks if c["slow"])
         head = f"{len(checks) - failing}/{len(checks)} URLs ok" + (f", {slow} slow" if slow else "")

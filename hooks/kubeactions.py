@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from bot.errors import HookError
 from hooks.base import ActionOutput, BaseAction, HookConfig, HookContext, RollbackSpec
+from hooks.guards import KubeName, KubeNamespace
 from hooks.kubeclient import JSON_PATCH, MERGE_PATCH, KubeClient, deployment_path, resolve_credentials
 from hooks.kubernetes import owned_replica_sets, revision_of
 from hooks.registry import register
@@ -32,8 +33,8 @@ ANNOTATIONS_TO_SKIP = frozenset(
 class DeploymentConfig(HookConfig):
     """A Deployment in a namespace."""
 
-    namespace: str = Field(min_length=1, description="Kubernetes namespace")
-    deployment: str = Field(min_length=1, description="Deployment name")
+    namespace: KubeNamespace = Field(min_length=1, description="Kubernetes namespace")
+    deployment: KubeName = Field(min_length=1, description="Deployment name")
 
 
 class ScaleConfig(DeploymentConfig):

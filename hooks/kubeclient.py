@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
@@ -157,9 +158,21 @@ class KubeClient:
         return await self._send("PATCH", path, json=body, headers={"Content-Type": content_type})
 
 
+def segment(value: str) -> str:
+    """One API path segment, percent-escaped whatever it holds; empty, '.' and '..' are refused."""
+    if value in ("", ".", ".."):
+        raise HookError(f"{value!r} cannot be a Kubernetes API path segment")
+    return quote(value, safe="")
+
+
 def deployment_path(namespace: str, name: str) -> str:
     """API path of one Deployment."""
-    return f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}"
+    return f"/apis/apps/v1/namespaces/{segment(namespace)}/deployments/{segment(name)}"
+
+
+def namespaced_path(prefix: str, namespace: str, resource: str) -> str:
+    """API path of a resource collection in a namespace, e.g. ('/api/v1', 'shop', 'pods')."""
+    return f"{prefix}/namespaces/{segment(namespace)}/{resource}"
 
 
 def label_selector(match_labels: dict[str, str]) -> str:

@@ -9,7 +9,8 @@ from pydantic import Field, model_validator
 
 from bot.engine.types import HookOutput
 from hooks.base import BaseDiagnostic, HookConfig, HookContext
-from hooks.kubeclient import KubeClient, deployment_path, label_selector, resolve_credentials
+from hooks.guards import KubeName, KubeNamespace
+from hooks.kubeclient import KubeClient, deployment_path, label_selector, namespaced_path, resolve_credentials
 from hooks.registry import register
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -20,8 +21,8 @@ class KubernetesConfig(HookConfig):
     """Config of the kubernetes diagnostic."""
 
     check: Literal["pods", "rollout", "events"] = Field(description="what to look at")
-    namespace: str = Field(min_length=1, description="Kubernetes namespace")
-    deployment: str | None = Field(default=None, description="Deployment name (needed for rollout)")
+    namespace: KubeNamespace = Field(min_length=1, description="Kubernetes namespace")
+    deployment: KubeName | None = Field(default=None, description="Deployment name (needed for rollout)")
     selector: str | None = Field(default=None, description="pod label selector; default: the deployment's")
     since_minutes: int = Field(default=60, ge=1, description="events: how far back to count")
     timeout_s: float = Field(default=10.0, gt=0, description="HTTP timeout")
@@ -49,7 +50,7 @@ async def owned_replica_sets(client: KubeClient, deployment: dict[str, Any]) -> 
     """The ReplicaSets a Deployment owns, oldest revision first."""
     meta = deployment["metadata"]
     selector = label_selector(deployment["spec"]["selector"].get("matchLabels", {}))
-    found = await client.get(f"/apis/apps/v1/namespaces/{meta['namespace']}/replicasets", labelSelector=selector)
+    found = await client.get(namespaced_path("/apis/apps/v1", meta["namespace"], "replicasets"), labelSelector=selector)
 
     def owned(rs: dict[str, Any]) -> bool:
         owners = rs.get("metadata", {}).get("ownerReferences") or []
@@ -89,7 +90,9 @@ async def check_pods(client: KubeClient, config: KubernetesConfig) -> HookOutput
         assert config.deployment is not None  # the config validator guarantees one of the two
         deployment = await client.get(deployment_path(config.namespace, config.deployment))
         selector = label_selector(deployment["spec"]["selector"].get("matchLabels", {}))
-    pods = (await client.get(f"/api/v1/namespaces/{config.namespace}/pods", labelSelector=selector)).get("items", [])
+    pods = (await client.get(namespaced_path("/api/v1", config.namespace, "pods"), labelSelector=selector)).get(
+        "items", []
+    )
     summary = pod_summary(pods)
     ratio = summary["ready"] / summary["total"] if summary["total"] else 0.0
     evidence = (
@@ -133,7 +136,7 @@ def _event_time(event: dict[str, Any]) -> dt.datetime | None:
 
 async def check_events(client: KubeClient, config: KubernetesConfig) -> HookOutput:
     """Warning events of the last minutes, optionally only those about one deployment's objects."""
-    found = await client.get(f"/api/v1/namespaces/{config.namespace}/events", fieldSelector="type=Warning")
+    found = await client.get(namespaced_path("/api/v1", config.namespace, "events"), fieldSelector="type=Warning")
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=config.since_minutes)
     events = []
     for event in found.get("items", []):

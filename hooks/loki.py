@@ -13,6 +13,7 @@ from pydantic import Field
 from bot.engine.types import HookOutput
 from bot.errors import HookError, UpstreamError
 from hooks.base import BaseDiagnostic, HookConfig, HookContext
+from hooks.guards import HttpUrl
 from hooks.registry import register
 from hooks.transport import json_body, make_client, raise_for_status, translate_http_errors
 
@@ -26,7 +27,7 @@ class LogSearchConfig(HookConfig):
     query: str = Field(min_length=1, description='LogQL log query, e.g. {app="api"} |= "error"')
     since_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60, description="how far back to look")
     limit: int = Field(default=5, ge=0, le=100, description="sample lines kept")
-    url: str | None = Field(default=None, description="Loki base URL, overriding LOKI_URL")
+    url: HttpUrl | None = Field(default=None, description="Loki base URL, overriding LOKI_URL")
     tenant: str | None = Field(default=None, description="X-Scope-OrgID for multi-tenant Loki")
     timeout_s: float = Field(default=10.0, gt=0, description="HTTP timeout")
 

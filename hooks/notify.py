@@ -9,6 +9,7 @@ from pydantic import Field
 
 from bot.errors import BotError, HookError, UpstreamError
 from hooks.base import ActionOutput, BaseAction, HookConfig, HookContext
+from hooks.guards import HttpUrl
 from hooks.registry import register
 from hooks.transport import make_client, translate_http_errors
 
@@ -26,7 +27,7 @@ class NotifyConfig(HookConfig):
 
     text: str = Field(min_length=1, max_length=MAX_TEXT, description="message text (Slack mrkdwn)")
     channel: str | None = Field(default=None, description="Slack channel; default: the incident channel")
-    webhook_url: str | None = Field(default=None, description='post {"text": ...} here instead of Slack')
+    webhook_url: HttpUrl | None = Field(default=None, description='post {"text": ...} here instead of Slack')
     timeout_s: float = Field(default=10.0, gt=0, description="HTTP timeout for webhooks")
 
 

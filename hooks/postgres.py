@@ -16,6 +16,7 @@ from bot.connections import redact_url
 from bot.engine.types import HookOutput
 from bot.errors import HookError, HookTimeout, UpstreamError
 from hooks.base import ActionOutput, BaseAction, BaseDiagnostic, HookConfig, HookContext
+from hooks.guards import SqlText
 from hooks.registry import register
 
 CONNECT_TIMEOUT_S = 10.0
@@ -38,7 +39,7 @@ class DatabaseQueryConfig(HookConfig):
     """Config of database_query."""
 
     database: str = Field(min_length=1, description="key in DATABASE_DSNS")
-    query: str = Field(min_length=1, description="SQL, run in a read-only transaction")
+    query: SqlText = Field(min_length=1, description="SQL, run in a read-only transaction")
     max_rows: int = Field(default=100, ge=1, le=10_000, description="rows kept; more set data.truncated")
     statement_timeout_ms: int = Field(default=5000, ge=1, description="PostgreSQL statement_timeout")
 

@@ -10,6 +10,7 @@ from pydantic import Field
 from bot.engine.types import HookOutput
 from bot.errors import HookError, UpstreamError
 from hooks.base import BaseDiagnostic, HookConfig, HookContext
+from hooks.guards import HttpUrl
 from hooks.registry import register
 from hooks.transport import json_body, make_client, raise_for_status, translate_http_errors
 
@@ -22,7 +23,7 @@ class PrometheusQueryConfig(HookConfig):
 
     query: str = Field(min_length=1, description="PromQL expression, evaluated now")
     server: str | None = Field(default=None, description="key in PROMETHEUS_URLS; default: the environment's name")
-    url: str | None = Field(default=None, description="base URL, overriding server")
+    url: HttpUrl | None = Field(default=None, description="base URL, overriding server")
     timeout_s: float = Field(default=10.0, gt=0, description="HTTP timeout")
 
 

@@ -17,6 +17,7 @@ from pydantic import Field
 from bot.engine.types import HookOutput
 from bot.errors import HookError, HookTimeout
 from hooks.base import ActionOutput, BaseAction, BaseDiagnostic, HookConfig, HookContext
+from hooks.guards import Argv
 from hooks.registry import register
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -30,7 +31,7 @@ DRAIN_AFTER_EXIT_S = 0.5
 class ShellCommandConfig(HookConfig):
     """Config of shell_command."""
 
-    argv: list[str] = Field(min_length=1, description="program and arguments; no shell ever parses them")
+    argv: Argv = Field(min_length=1, description="program and arguments; no shell ever parses them")
     timeout_s: float = Field(default=30.0, gt=0, description="the process group is killed after this")
     max_output_bytes: int = Field(default=64 * 1024, ge=1, description="stdout and stderr are each cut here")
 
@@ -38,7 +39,7 @@ class ShellCommandConfig(HookConfig):
 class RunScriptConfig(HookConfig):
     """Config of run_script."""
 
-    argv: list[str] = Field(min_length=1, description="program and arguments; must be on SHELL_ALLOWLIST")
+    argv: Argv = Field(min_length=1, description="program and arguments; must be on SHELL_ALLOWLIST")
     timeout_s: float = Field(default=300.0, gt=0, description="the process group is killed after this")
     max_output_bytes: int = Field(default=64 * 1024, ge=1, description="stdout and stderr are each cut here")
 

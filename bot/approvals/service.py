@@ -23,7 +23,7 @@ from bot.engine.responder import RunbookResponder
 from bot.errors import BotError, InvalidInput
 from bot.incidents.models import EventType, Incident
 from bot.incidents.store import IncidentStore
-from bot.policy.approvers import ApproverPolicy
+from bot.policy.approvers import ApproverPolicy, self_granted_commander
 from bot.policy.rules import (
     ActionRateLimit,
     Refusal,
@@ -266,7 +266,7 @@ class ApprovalService:
         return ApproverPolicy.from_strings(approval.approvers, self.settings.responder_usergroup)
 
     async def _may_decide(self, approval: Approval, incident: Incident, user: str) -> bool:
-        return await self._policy(approval).allows(user, incident, self.presenter.members)
+        return await self._policy(approval).allows(user, incident, self.presenter.members, approval.created_at)
 
     async def _gate(self, approval: Approval, incident: Incident, user: str) -> tuple[Refusal, str] | None:
         switch = kill_switch_refusal(self.settings.kill_switch, incident)
@@ -278,7 +278,10 @@ class ApprovalService:
         if not environment_allowed(incident.environment, allowed):
             return Refusal.ENVIRONMENT, incident.environment
         if user != BOT_ACTOR and not await self._may_decide(approval, incident, user):
-            return Refusal.NOT_APPROVER, self._policy(approval).describe()
+            policy = self._policy(approval)
+            if policy.names_commander() and self_granted_commander(incident, user, approval.created_at):
+                return Refusal.SELF_MADE_COMMANDER, f"approvers: {policy.describe()}"
+            return Refusal.NOT_APPROVER, policy.describe()
         return None
 
     async def _start(self, approval: Approval, incident: Incident, actor: str) -> Reply:

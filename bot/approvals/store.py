@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from redis.exceptions import RedisError
 
 from bot.approvals import scripts
 from bot.approvals.models import Approval, ApprovalStatus, idempotency_key
 from bot.connections import Redis
-from bot.errors import StoreError
+from bot.connections import redis_call as _call  # one RedisError translation for every store
 from bot.keys import Keys
 
 # Requests stay readable this long after they were made: for re-rendering, the report and late clicks.
@@ -138,11 +135,3 @@ class ApprovalStore:
     async def done_steps(self, incident_id: str) -> set[str]:
         """Steps already done in this incident."""
         return set(await _call(self.redis.smembers(self.keys.steps_done(incident_id))))
-
-
-async def _call(awaitable: Awaitable[Any]) -> Any:
-    # redis-py types replies as bytes | str; the client decodes, so callers get Any.
-    try:
-        return await awaitable
-    except RedisError as exc:
-        raise StoreError(f"redis: {exc}") from exc

@@ -10,10 +10,12 @@ from bot.alerts import Alert
 from bot.engine.types import DiagnosticPlan, DiagnosticResult, Verdict
 from bot.errors import RunbookError
 from bot.runbooks.catalog import alert_binding
+from bot.runbooks.fieldcheck import resolve_checked
 from bot.runbooks.interpret import build_interpreter
-from bot.runbooks.refs import RefContext, resolve
+from bot.runbooks.refs import RefContext
 from bot.runbooks.schema import Remediation, Runbook
 from hooks import registry
+from hooks.urlguard import HostPolicy
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,22 @@ class PlanContext:
     alert: Alert | None = None
     environment: str = "prod"
     incident_id: str | None = None
+    # HTTP_ALLOWED_HOSTS: where URLs built from alert data may point.
+    http_allowed_hosts: tuple[str, ...] = ()
 
-    def refs(self) -> RefContext:
-        """The context `${…}` references resolve against."""
-        return RefContext(self.alert, {"id": self.incident_id} if self.incident_id else {})
+    def refs(self, runbook: Runbook | None = None) -> RefContext:
+        """The context `${…}` references resolve against, with the runbook's allow-lists."""
+        return ref_context(self.alert, {"id": self.incident_id} if self.incident_id else {}, self, runbook)
+
+
+def ref_context(
+    alert: Alert | None, incident: Mapping[str, str], context: PlanContext, runbook: Runbook | None
+) -> RefContext:
+    """A RefContext whose allow-lists are HTTP_ALLOWED_HOSTS narrowed by the runbook's own."""
+    narrowed = tuple(runbook.allowed_hosts) if runbook and runbook.allowed_hosts is not None else None
+    namespaces = tuple(runbook.allowed_namespaces) if runbook and runbook.allowed_namespaces is not None else None
+    hosts = HostPolicy(context.http_allowed_hosts, narrowed)
+    return RefContext(alert, incident, hosts=hosts, namespaces=namespaces)
 
 
 @dataclass(frozen=True)
@@ -156,7 +170,7 @@ def prepare_diagnostics(runbook: Runbook, context: PlanContext) -> PreparedDiagn
     prepared = PreparedDiagnostics()
     for diagnostic in runbook.diagnostics:
         try:
-            config = resolve(diagnostic.config, context.refs())
+            config = resolve_checked(diagnostic.type, diagnostic.config, context.refs(runbook))
         except RunbookError as exc:
             prepared.failed.append(DiagnosticResult(diagnostic.id, diagnostic.name, Verdict.ERROR, error=str(exc)))
             continue

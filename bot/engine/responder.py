@@ -10,14 +10,14 @@ from bot import metrics
 from bot.alerts import Alert
 from bot.engine.diagnose import run_diagnostics
 from bot.engine.offer import OfferedStep, PlanOutcome
-from bot.engine.plan import PlanContext, PlannedStep, plan, prepare_diagnostics
+from bot.engine.plan import PlanContext, PlannedStep, plan, prepare_diagnostics, ref_context
 from bot.engine.types import DiagnosticResult
 from bot.errors import BotError, InvalidInput
 from bot.incidents.flows import MatchedRunbook
 from bot.incidents.lifecycle import first_alert_of
 from bot.incidents.models import Incident
 from bot.runbooks.catalog import Catalog
-from bot.runbooks.refs import RefContext, resolve
+from bot.runbooks.fieldcheck import resolve_checked
 from bot.runbooks.schema import Action, Runbook
 from bot.settings import Settings
 from hooks import registry
@@ -55,12 +55,17 @@ class RunbookResponder:
             alert=alert.model_dump(mode="json") if alert else {},
             post_message=self.post_message,
             channel=incident.channel_id,
+            allowed_hosts=self._runbook_hosts(incident),
         )
+
+    def _runbook_hosts(self, incident: Incident) -> tuple[str, ...] | None:
+        runbook = self.catalog.get(incident.runbook_id) if incident.runbook_id else None
+        return tuple(runbook.allowed_hosts) if runbook and runbook.allowed_hosts is not None else None
 
     async def diagnose(self, runbook_id: str, incident: Incident, alert: Alert | None) -> list[DiagnosticResult]:
         """Run every diagnostic of the runbook at once; one that cannot be prepared is an error result."""
         runbook = self.catalog.get_or_raise(runbook_id)
-        prepared = prepare_diagnostics(runbook, _plan_context(incident, alert))
+        prepared = prepare_diagnostics(runbook, _plan_context(incident, alert, self.settings))
         results = await run_diagnostics(
             prepared.plans, self.hook_context(incident, alert), self.settings.diagnostics_deadline_s
         )
@@ -76,7 +81,7 @@ class RunbookResponder:
     def plan(self, runbook_id: str, incident: Incident, results: Sequence[DiagnosticResult]) -> PlanOutcome:
         """The steps to offer, each with exactly what it would run; a step that cannot be prepared is dropped."""
         runbook = self.catalog.get_or_raise(runbook_id)
-        context = _plan_context(incident, None)
+        context = _plan_context(incident, None, self.settings)
         made = plan(runbook, {r.id: r for r in results}, context)
         notes = [f"decision {d.decision_id}: condition error ({d.error}), counted as false" for d in made.errors]
         notes += [f"{s.step_id} not offered: {s.reason}" for s in made.skipped]
@@ -112,8 +117,11 @@ class RunbookResponder:
     def prepare_action(self, action: Action, incident: Incident, alert: Alert | None = None) -> tuple[ActionHook, Any]:
         """The action hook and its validated config with references resolved; raises InvalidInput."""
         hook = registry.get_hook_or_raise(action.type, HookKind.ACTION)
-        refs = RefContext(alert or first_alert_of(incident), {"id": incident.id, "channel": incident.channel_id or ""})
-        config = resolve(action.config, refs)
+        runbook = self.catalog.get(incident.runbook_id) if incident.runbook_id else None
+        incident_refs = {"id": incident.id, "channel": incident.channel_id or ""}
+        context = _plan_context(incident, alert, self.settings)
+        refs = ref_context(context.alert, incident_refs, context, runbook)
+        config = resolve_checked(action.type, action.config, refs)
         model, problems = registry.validate_config(action.type, config)
         if model is None:
             raise InvalidInput(f"invalid {action.type} config: {'; '.join(problems)}", fields=["action.config"])
@@ -126,9 +134,12 @@ class RunbookResponder:
         return self.catalog.get_or_raise(runbook_id)
 
 
-def _plan_context(incident: Incident, alert: Alert | None) -> PlanContext:
+def _plan_context(incident: Incident, alert: Alert | None, settings: Settings) -> PlanContext:
     return PlanContext(
-        alert=alert or first_alert_of(incident), environment=incident.environment, incident_id=incident.id
+        alert=alert or first_alert_of(incident),
+        environment=incident.environment,
+        incident_id=incident.id,
+        http_allowed_hosts=tuple(settings.http_allowed_hosts),
     )
 
 

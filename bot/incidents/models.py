@@ -61,6 +61,9 @@ class Incident(BaseModel):
     header_ts: str | None = None
     escalation_ts: str | None = None
     commander: str | None = None
+    # Who set the commander, and when: an approval for role:commander needs one not self-granted after the request.
+    commander_set_by: str | None = None
+    commander_set_at: datetime | None = None
     responders: list[str] = Field(default_factory=list)
     runbook_id: str | None = None
     paused: bool = False

@@ -1,7 +1,10 @@
-"""Alert intake: one parser per source into the normalised Alert, and the webhook routes."""
+"""Alert intake: one parser per source into the normalised Alert.
+
+The webhook routes live in `bot.intake.routes` and are not imported here, so the core can use the
+parsers and the batch type without loading aiohttp.
+"""
 
 from bot.intake.batch import Acknowledgement, IntakeBatch
-from bot.intake.routes import add_alert_routes
 from bot.intake.sink import AlertSink, StoreSink
 from bot.intake.sources import AuthScheme, Source, get_source, list_sources
 
@@ -12,7 +15,6 @@ __all__ = [
     "IntakeBatch",
     "Source",
     "StoreSink",
-    "add_alert_routes",
     "get_source",
     "list_sources",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from enum import StrEnum
 
 from pydantic import SecretStr
 
@@ -47,3 +48,22 @@ def is_authenticated(scheme: AuthScheme, headers: Mapping[str, str], body: bytes
     if scheme is AuthScheme.PAGERDUTY_SIGNATURE:
         return pagerduty_signature_ok(headers.get(PAGERDUTY_SIGNATURE_HEADER), body, settings.pagerduty_webhook_secret)
     return False
+
+
+class HeaderVerdict(StrEnum):
+    """What the headers alone say about a request, before a byte of its body is read."""
+
+    ACCEPTED = "accepted"  # a valid bearer token
+    NEEDS_BODY = "needs-body"  # a signature header: only the body can prove it
+    REFUSED = "refused"  # nothing that could prove it: answer 401 without reading the body
+
+
+def check_headers(scheme: AuthScheme, headers: Mapping[str, str], settings: Settings) -> HeaderVerdict:
+    """Judge a request by its headers, so an unauthenticated body is never read."""
+    if bearer_ok(headers.get("Authorization"), settings.webhook_token):
+        return HeaderVerdict.ACCEPTED
+    if scheme is AuthScheme.PAGERDUTY_SIGNATURE and headers.get(PAGERDUTY_SIGNATURE_HEADER):
+        secret = settings.pagerduty_webhook_secret
+        if secret is not None and secret.get_secret_value():
+            return HeaderVerdict.NEEDS_BODY
+    return HeaderVerdict.REFUSED

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.alerts import Alert, AlertStatus
 from bot.intake.batch import Acknowledgement, IntakeBatch
@@ -41,6 +41,12 @@ class OpsgenieAlert(BaseModel):
     username: str = ""
     created_at: int | None = Field(default=None, alias="createdAt")
     updated_at: int | None = Field(default=None, alias="updatedAt")
+
+    @field_validator("created_at", "updated_at")
+    @classmethod
+    def _in_range(cls, value: int | None) -> int | None:
+        from_epoch(value)  # raises ValueError naming the field when no date can hold it
+        return value
 
 
 class OpsgenieSource(BaseModel):

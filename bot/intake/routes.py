@@ -1,25 +1,28 @@
 """The webhook edge: `POST /alerts/<source>` checks size, auth, type and shape, then hands the batch to the sink.
 
 Every refusal happens before the sink is called, so a refused request leaves nothing behind.
-Order: unknown source 404 → method 405 → body size 413 → auth 401 → content type 415 →
-JSON 400 `invalid_json` → shape 400 `invalid_payload` (naming every bad field) → sink → 202.
+Order: unknown source 404 → method 405 → declared body size 413 → auth by headers 401 (before a
+byte of the body is read) → content type 415 → body read, bounded in size (413) and time (408) →
+PagerDuty signature 401 → decoding 400 (`invalid_encoding`, `invalid_json`, `nesting_too_deep`,
+`invalid_text`) → shape 400 `invalid_payload` (naming every bad field) → sink → 202.
 A StoreError or ConflictError from the sink is a 503 with Retry-After, so the sender retries.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from bot.errors import ConflictError, InvalidInput, StoreError
 from bot.incidents.store import AlertOutcome
-from bot.intake.auth import is_authenticated
+from bot.intake.auth import HeaderVerdict, check_headers, is_authenticated
 from bot.intake.batch import IntakeBatch
 from bot.intake.common import INVALID_PAYLOAD
 from bot.intake.sink import AlertSink
-from bot.intake.sources import get_source, list_sources
+from bot.intake.sources import Source, get_source, list_sources
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +38,8 @@ class BodyTooLarge(Exception):
 
 def add_alert_routes(app: web.Application, settings: Settings, sink: AlertSink) -> None:
     """Register `/alerts/<source>` for every registered source on the app."""
-    app.router.add_route("*", ROUTE, AlertWebhook(settings, sink).handle)
+    webhook = AlertWebhook(settings, sink)
+    app.router.add_route("*", ROUTE, webhook.handle, expect_handler=webhook.expect)
 
 
 class AlertWebhook:
@@ -47,29 +51,70 @@ class AlertWebhook:
 
     async def handle(self, request: web.Request) -> web.Response:
         """Run one delivery through the checks, then the sink."""
+        head = self.check_head(request)
+        if isinstance(head, web.Response):
+            if head.status == 401:
+                log_refusal(request)
+            return head
+        source, verdict = head
+        limit = self.settings.webhook_max_body_bytes
+        try:
+            async with asyncio.timeout(self.settings.webhook_body_timeout_s):
+                body = await read_body(request, limit)
+        except BodyTooLarge:
+            return too_large(limit)
+        except TimeoutError:
+            seconds = self.settings.webhook_body_timeout_s
+            response = error_response(408, "body_timeout", f"the body did not arrive within {seconds:g}s")
+            response.force_close()
+            return response
+        if verdict is HeaderVerdict.NEEDS_BODY and not is_authenticated(
+            source.auth, request.headers, body, self.settings
+        ):
+            log_refusal(request)
+            return unauthorized()
+        return await self._parse_and_deliver(source, body)
+
+    def check_head(self, request: web.Request) -> tuple[Source, HeaderVerdict] | web.Response:
+        """Everything decided from the request line and headers: the refusal, or the source and auth verdict."""
         source = get_source(request.match_info["source"])
         if source is None:
             known = [s.name for s in list_sources()]
             return error_response(404, "unknown_source", "no such alert source", sources=known)
         if request.method != "POST":
             return error_response(405, "method_not_allowed", "use POST", headers={"Allow": "POST"})
-        try:
-            body = await read_body(request, self.settings.webhook_max_body_bytes)
-        except BodyTooLarge:
-            limit = self.settings.webhook_max_body_bytes
-            return error_response(413, "body_too_large", f"body is over {limit} bytes", limit=limit)
-        if not is_authenticated(source.auth, request.headers, body, self.settings):
-            log.warning("webhook refused: not authenticated", extra={"source": source.name, "peer": request.remote})
-            headers = {"WWW-Authenticate": 'Bearer realm="runbook-bot"'}
-            return error_response(401, "unauthorized", "missing or wrong credentials", headers=headers)
+        limit = self.settings.webhook_max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return too_large(limit)
+        verdict = check_headers(source.auth, request.headers, self.settings)
+        if verdict is HeaderVerdict.REFUSED:
+            return unauthorized()
         if not _is_json(request.content_type):
             return error_response(415, "unsupported_media_type", "send application/json", got=request.content_type)
+        return source, verdict
+
+    async def expect(self, request: web.Request) -> None:
+        """`Expect: 100-continue` gets its 100 only when the body may come; a refusal is then answered at once."""
+        if request.version != HttpVersion11:
+            return
+        if request.headers.get("Expect", "").lower() != "100-continue":
+            raise web.HTTPExpectationFailed(text=f"unknown Expect: {request.headers.get('Expect')}")
+        if isinstance(self.check_head(request), web.Response):
+            return  # no 100: the handler answers from the headers and the client never sends the body
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0
+
+    async def _parse_and_deliver(self, source: Source, body: bytes) -> web.Response:
         try:
             batch = source.parse(body)
         except InvalidInput as exc:
             code = str(exc.details.get("code", INVALID_PAYLOAD))
             extra = {"errors": exc.details["errors"]} if "errors" in exc.details else {}
             return error_response(400, code, exc.message, fields=exc.fields, **extra)
+        except Exception:
+            # A parser bug must neither answer 500 (the sender would retry forever) nor reach the store.
+            log.exception("webhook parser failed", extra={"source": source.name})
+            return error_response(400, INVALID_PAYLOAD, "the payload could not be read", fields=["body"])
         return await self._deliver(batch)
 
     async def _deliver(self, batch: IntakeBatch) -> web.Response:
@@ -96,6 +141,23 @@ async def read_body(request: web.Request, limit: int) -> bytes:
             raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def too_large(limit: int) -> web.Response:
+    """413 naming the limit."""
+    return error_response(413, "body_too_large", f"body is over {limit} bytes", limit=limit)
+
+
+def log_refusal(request: web.Request) -> None:
+    """Log a 401 with the source and the peer."""
+    extra = {"source": request.match_info.get("source"), "peer": request.remote}
+    log.warning("webhook refused: not authenticated", extra=extra)
+
+
+def unauthorized() -> web.Response:
+    """401 with the scheme to use."""
+    headers = {"WWW-Authenticate": 'Bearer realm="runbook-bot"'}
+    return error_response(401, "unauthorized", "missing or wrong credentials", headers=headers)
 
 
 def summarise(batch: IntakeBatch, outcomes: list[AlertOutcome]) -> dict[str, Any]:

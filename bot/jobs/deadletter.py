@@ -80,6 +80,7 @@ class DeadLetters:
     async def readiness(self) -> str | None:
         """None when the set is empty, else the reason /readyz reports as degraded."""
         entries = await self.list()
+        metrics.DEAD_LETTERS.set(len(entries))  # every /readyz probe refreshes this replica's gauge
         if not entries:
             return None
         first = entries[0]

@@ -84,25 +84,51 @@ class ApproverPolicy:
         """The policy in words for Slack messages."""
         return ", ".join(str(e) for e in self.entries) if self.entries else "anyone"
 
-    async def allows(self, user: str, incident: Incident, members: MembershipResolver) -> bool:
+    async def allows(
+        self, user: str, incident: Incident, members: MembershipResolver, requested_at: float | None = None
+    ) -> bool:
         """Whether `user` may approve; a group that cannot be resolved grants nothing (fail closed)."""
         if not self.entries:
             return True
         for entry in self.entries:
-            if await self._matches(entry, user, incident, members):
+            if await self._matches(entry, user, incident, members, requested_at):
                 return True
         return False
 
-    async def _matches(self, entry: ApproverEntry, user: str, incident: Incident, members: MembershipResolver) -> bool:
+    def names_commander(self) -> bool:
+        """Whether `role:commander` is among the entries."""
+        return any(e.kind is EntryKind.ROLE and e.value == Role.COMMANDER for e in self.entries)
+
+    async def _matches(
+        self,
+        entry: ApproverEntry,
+        user: str,
+        incident: Incident,
+        members: MembershipResolver,
+        requested_at: float | None,
+    ) -> bool:
         if entry.kind is EntryKind.USER:
             return user == entry.value
         if entry.kind is EntryKind.ROLE and entry.value == Role.COMMANDER:
-            return incident.commander == user
+            return incident.commander == user and not self_granted_commander(incident, user, requested_at)
         if entry.kind is EntryKind.ROLE:
             if user in incident.responders:
                 return True
             return self.oncall_group is not None and user in await _members(members, self.oncall_group)
         return user in await _members(members, entry.value)
+
+
+def self_granted_commander(incident: Incident, user: str, requested_at: float | None) -> bool:
+    """Whether `user` made themselves commander at or after the request: then role:commander grants nothing.
+
+    A commander counts for an approval only when someone else set them, or they were set before the request.
+    """
+    if incident.commander != user or incident.commander_set_by != user:
+        return False
+    if requested_at is None:
+        return True  # no request time to compare with: fail closed
+    set_at = incident.commander_set_at or incident.triggered_at
+    return set_at.timestamp() >= requested_at
 
 
 async def _members(resolver: MembershipResolver, group: str) -> frozenset[str]:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-from redis.exceptions import RedisError
 
 from bot.connections import Redis
-from bot.errors import StoreError
+from bot.connections import redis_call as _call  # one RedisError translation for every store
 from bot.incidents.models import Incident
 from bot.keys import Keys
 from bot.runbooks.schema import Safety
@@ -22,6 +19,7 @@ class Refusal(StrEnum):
     """Why an approval or execution was refused; the label of `runbook_refusals_total`."""
 
     NOT_APPROVER = "not_approver"
+    SELF_MADE_COMMANDER = "self_made_commander"
     SELF_APPROVAL = "self_approval"
     SAME_APPROVER = "same_approver"
     ENVIRONMENT = "environment"
@@ -36,6 +34,10 @@ class Refusal(StrEnum):
 
 REFUSAL_TEXT = {
     Refusal.NOT_APPROVER: "you are not among the approvers of this step ({detail})",
+    Refusal.SELF_MADE_COMMANDER: (
+        "rule `self_made_commander`: you made yourself commander after this step was requested, so `role:commander`"
+        " does not count for you; it needs a commander set by someone else or before the request ({detail})"
+    ),
     Refusal.SELF_APPROVAL: "you requested this step, and it needs someone else's approval (four-eyes)",
     Refusal.SAME_APPROVER: "you have already approved it; a second, different person must approve too",
     Refusal.ENVIRONMENT: "this step may not run in {detail}",
@@ -118,10 +120,3 @@ class ActionRateLimit:
         granted = await _call(self._take(keys=[key], args=[now, self.window_s, limit, member]))
         used = await _call(self.redis.zcard(key))
         return RateDecision(bool(granted), int(used))
-
-
-async def _call(awaitable: Awaitable[Any]) -> Any:
-    try:
-        return await awaitable
-    except RedisError as exc:
-        raise StoreError(f"redis: {exc}") from exc

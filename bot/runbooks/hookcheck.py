@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from bot.runbooks.fieldcheck import typed_references
 from bot.runbooks.loader import LoadedRunbook
 from bot.runbooks.problems import Level, Problem
 from bot.runbooks.refs import find_references, reference_problem
 from bot.runbooks.schema import Loc
 from hooks import registry
 from hooks.base import HookKind
+from hooks.guards import FieldType
 
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "/bin/sh", "/bin/bash", "/usr/bin/env"})
-# Configs whose text is code in another language: a reference there would splice data into code.
-CODE_FIELDS = {("database_query", "query"): "SQL"}
 
 
 def hook_uses(loaded: LoadedRunbook) -> Iterator[tuple[Loc, str, dict[str, Any], HookKind]]:
@@ -35,6 +35,33 @@ def check_hooks(loaded: LoadedRunbook) -> list[Problem]:
     for loc, name, config, kind in hook_uses(loaded):
         problems += _check_type(loaded, loc, name, config, kind)
         problems += _check_refs(loaded, loc, name, config)
+        problems += _check_reach(loaded, loc, name, config)
+    return problems
+
+
+def _check_reach(loaded: LoadedRunbook, loc: Loc, name: str, config: dict[str, Any]) -> list[Problem]:
+    """Warn where alert data chooses a URL or a Kubernetes object and the runbook declares no allow-list."""
+    runbook = loaded.runbook
+    problems = []
+    warned: set[str] = set()  # one warning per hook config and allow-list, at the first reference
+    for path, ref, kind in typed_references(name, config):
+        needs = "allowed_hosts" if kind is FieldType.URL else "allowed_namespaces"
+        if needs in warned:
+            continue
+        if kind is FieldType.URL and runbook.allowed_hosts is None:
+            message = (
+                f"reference ${{{ref}}} chooses where an HTTP request goes: declare the runbook's allowed_hosts "
+                f"(it narrows HTTP_ALLOWED_HOSTS; without both, the request is refused)"
+            )
+        elif kind in (FieldType.KUBE_NAMESPACE, FieldType.KUBE_NAME) and runbook.allowed_namespaces is None:
+            message = (
+                f"reference ${{{ref}}} chooses a Kubernetes object: declare the runbook's allowed_namespaces "
+                f"so alert data reaches only those namespaces"
+            )
+        else:
+            continue
+        warned.add(needs)
+        problems.append(_problem(loaded, (*loc, "config", *path), message, "reach", Level.WARNING))
     return problems
 
 
@@ -68,14 +95,15 @@ def _check_type(loaded: LoadedRunbook, loc: Loc, name: str, config: dict[str, An
 
 def _check_refs(loaded: LoadedRunbook, loc: Loc, name: str, config: dict[str, Any]) -> list[Problem]:
     problems = []
+    # Fields whose text is code in another language (SQL): a reference there would splice data into code.
+    code = {path for path, _, kind in typed_references(name, config) if kind is FieldType.SQL}
     for path, ref in find_references(config):
         where: Loc = (*loc, "config", *path)
         issue = reference_problem(ref)
         if issue:
             problems.append(_problem(loaded, where, issue, "ref"))
-        elif path and (name, path[0]) in CODE_FIELDS:
-            language = CODE_FIELDS[(name, str(path[0]))]
-            message = f"reference ${{{ref}}} inside {language} text: values are data, never spliced into code"
+        elif path in code:
+            message = f"reference ${{{ref}}} inside SQL text: values are data, never spliced into code"
             problems.append(_problem(loaded, where, message, "ref"))
         elif _in_shell_script(config, path):
             message = f"reference ${{{ref}}} inside a shell script (-c): pass it as its own argv element"

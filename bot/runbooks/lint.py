@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from bot.policy.access_file import ACCESS_FILE, access_path, check_access_file
 from bot.runbooks.escalation_check import ESCALATION_DIR, check_escalation_folder, check_escalation_reference
 from bot.runbooks.hookcheck import check_hooks
 from bot.runbooks.loader import LoadedRunbook, load_file
@@ -148,7 +149,11 @@ def lint_paths(paths: Iterable[Path]) -> list[Problem]:
     paths = list(paths)
     for folder in (p for p in paths if p.is_dir()):
         problems += check_escalation_folder(folder / ESCALATION_DIR)
+        problems += check_access_file(access_path(folder))
     for path in runbook_files(paths):
+        if path.name == ACCESS_FILE.name and path.parent.name == ACCESS_FILE.parent.name:
+            problems += check_access_file(path)  # named on its own: the access policy, not a runbook
+            continue
         loaded, found = lint_file(path)
         problems += found
         if loaded is None:

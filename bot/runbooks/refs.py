@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.alerts import Alert
 from bot.errors import RunbookError
+from hooks.urlguard import HostPolicy
 
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 _PATH = re.compile(r"^(?:alert\.(?:labels|annotations)\.[A-Za-z_][A-Za-z0-9_.-]*|alert\.[a-z_]+|incident\.[a-z_]+)$")
@@ -25,6 +26,9 @@ class RefContext:
 
     alert: Alert | None = None
     incident: Mapping[str, str] = field(default_factory=dict)
+    # Where alert data may lead: URL hosts (HTTP_ALLOWED_HOSTS narrowed by the runbook) and namespaces.
+    hosts: HostPolicy = field(default_factory=HostPolicy)
+    namespaces: tuple[str, ...] | None = None
 
 
 def find_references(value: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:

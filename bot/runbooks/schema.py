@@ -178,6 +178,12 @@ class Runbook(Model):
     remediations: list[Remediation] = Field(default_factory=list)
     escalation: str | None = Field(None, description="Escalation policy name under runbooks/escalation/.")
     links: Links = Field(default_factory=Links)
+    allowed_hosts: list[str] | None = Field(
+        None, description="Host globs URLs built from alert data may reach; narrows HTTP_ALLOWED_HOSTS."
+    )
+    allowed_namespaces: list[str] | None = Field(
+        None, description="Namespace globs Kubernetes names from alert data may reach."
+    )
 
     def diagnostic(self, step_id: str) -> Diagnostic | None:
         """The diagnostic with this id, if any."""

@@ -112,14 +112,19 @@ def recorded_results(runbook: Runbook, recorded: dict[str, Recorded]) -> dict[st
 
 
 def simulate(
-    catalog: Catalog, alert: Alert, recorded: dict[str, Recorded] | None = None, runbook: Runbook | None = None
+    catalog: Catalog,
+    alert: Alert,
+    recorded: dict[str, Recorded] | None = None,
+    runbook: Runbook | None = None,
+    http_allowed_hosts: tuple[str, ...] = (),
 ) -> Simulation:
     """Match (unless a runbook is given), interpret the recordings and plan; touches nothing outside."""
     chosen = runbook or catalog.match(alert)
     simulation = Simulation(alert, chosen)
     if chosen is None:
         return simulation
-    context = PlanContext(alert=alert, environment=alert.environment)
+    # HTTP_ALLOWED_HOSTS decides whether URLs from the alert pass, as it would for the bot.
+    context = PlanContext(alert=alert, environment=alert.environment, http_allowed_hosts=http_allowed_hosts)
     prepared = prepare_diagnostics(chosen, context)
     simulation.results = {r.id: r for r in prepared.failed}
     if recorded is not None:

@@ -17,8 +17,10 @@ from bot.engine.types import DiagnosticResult
 from bot.errors import UpstreamError
 from bot.incidents.models import Incident
 from bot.slack import approval_blocks as render
+from bot.slack.access_gate import gate_of
 from bot.slack.approval_blocks import ActionId
 from bot.slack.commands import CommandContext, subcommand
+from bot.slack.errors import reply_for_error
 from bot.slack.gateway import Priority, SlackGateway
 from bot.slack.incident_commands import target_incident
 
@@ -124,10 +126,15 @@ def register(app: AsyncApp, services: BotServices) -> None:
         ActionId.MARK_DONE: approvals.mark_done,
     }
     for action_id, flow in flows.items():
-        app.action(action_id.value)(_listener(action_id, flow, presenter))
+        app.action(action_id.value)(_listener(action_id, flow, presenter, gate_of(services).check_click))
 
 
-def _listener(action_id: ActionId, flow: Flow, presenter: SlackApprovalPresenter) -> Callable[..., Awaitable[None]]:
+ClickGuard = Callable[[str, str, str], Awaitable[str | None]]
+
+
+def _listener(
+    action_id: ActionId, flow: Flow, presenter: SlackApprovalPresenter, guard: ClickGuard
+) -> Callable[..., Awaitable[None]]:
     async def handle_approval_action(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         started = time.monotonic()
         await ack()
@@ -136,11 +143,9 @@ def _listener(action_id: ActionId, flow: Flow, presenter: SlackApprovalPresenter
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
         value = str(body["actions"][0].get("value", ""))
         try:
-            reply = await flow(value, user)
+            refused = await guard(value, user, channel)
+            reply = Reply(ReplyKind.REFUSED, refused) if refused else await flow(value, user)
         except Exception as exc:
-            # Imported here: bot.slack.listeners imports this module to register it.
-            from bot.slack.listeners import reply_for_error
-
             reply = Reply(ReplyKind.INFO, reply_for_error(exc))
         text = f":no_entry: Refused: {reply.text}" if reply.kind is ReplyKind.REFUSED else reply.text
         try:

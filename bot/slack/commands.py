@@ -25,6 +25,8 @@ class CommandContext:
     text: str
     services: BotServices
     flags: dict[str, str] = field(default_factory=dict)
+    # The subcommand's name: the action the access policy is asked about.
+    name: str = ""
 
 
 Handler = Callable[[CommandContext], Awaitable[str]]
@@ -97,7 +99,7 @@ async def dispatch(text: str, user_id: str, channel_id: str, services: BotServic
     command = REGISTRY.get(name)
     if command is None:
         return f"Unknown command `{name}`.\n" + help_text()
-    return await command.handler(CommandContext(user_id, channel_id, args, text, services, flags))
+    return await command.handler(CommandContext(user_id, channel_id, args, text, services, flags, name))
 
 
 def is_incident_id(word: str) -> bool:

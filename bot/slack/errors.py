@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
+
+from bot.errors import BotError
+
+log = logging.getLogger(__name__)
 
 _HINTS = {
     "not_in_channel": "the bot is not a member of that channel: invite it with `/invite @runbook-bot`",
@@ -33,8 +39,17 @@ def describe_slack_error(method: str, error: str, data: Any = None) -> str:
     return f"Slack {method} failed ({error}): {hint}"
 
 
+def reply_for_error(exc: Exception) -> str:
+    """A message a human can act on; unknown errors get a correlation id that is in the log."""
+    if isinstance(exc, BotError):
+        return f":warning: {exc}"
+    ref = uuid.uuid4().hex[:8]
+    log.error("unhandled error in a Slack listener", exc_info=exc, extra={"ref": ref})
+    return f":boom: Something went wrong on our side (ref `{ref}`); the details are in the bot's log."
+
+
 _GATEWAY_HINTS = {
-    "deadline_exceeded": "gave up after {deadline:g} s ({problem}); the caller may retry later",
+    "deadline_exceeded": "gave up at the call's deadline ({problem}); the caller may retry later",
     "ratelimited": "Slack kept rate limiting the bot ({problem}) after {attempts} attempt(s)",
     "unreachable": "Slack could not be reached after {attempts} attempt(s): {problem}",
     "timeout": "Slack did not answer ({problem}); the call may or may not have taken effect",
@@ -42,7 +57,7 @@ _GATEWAY_HINTS = {
 }
 
 
-def describe_gateway_failure(method: str, reason: str, problem: str, deadline: float, attempts: int) -> str:
+def describe_gateway_failure(method: str, reason: str, problem: str, attempts: int) -> str:
     """One sentence for a call the gateway gave up on: which call, why, and whether it may have happened."""
-    hint = _GATEWAY_HINTS.get(reason, "{problem}").format(problem=problem, deadline=deadline, attempts=attempts)
+    hint = _GATEWAY_HINTS.get(reason, "{problem}").format(problem=problem, attempts=attempts)
     return f"Slack {method} failed ({reason}): {hint}"

@@ -11,6 +11,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot import metrics
 from bot.alerts import utcnow
 from bot.errors import BotError
+from bot.policy.access import ACK_BUTTON
+from bot.slack.access_gate import gate_of
 from bot.slack.escalation_blocks import EscalationAction
 from bot.slack.oncall import oncall_text
 
@@ -42,8 +44,12 @@ def register(app: AsyncApp, services: BotServices) -> None:
         await ack()
         metrics.ACK_SECONDS.labels("block_actions").observe(time.monotonic() - started)
         incident_id = str(body["actions"][0].get("value", ""))
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id", "")
         try:
-            text = await acknowledge_text(services, incident_id, body["user"]["id"])
+            incident = await services.store.get_incident_or_raise(incident_id)
+            await gate_of(services).require(user, ACK_BUTTON, incident, channel)
+            text = await acknowledge_text(services, incident_id, user)
         except BotError as exc:
             text = f":warning: {exc}"
         await respond(text=text, response_type="ephemeral", replace_original=False)

@@ -98,9 +98,14 @@ class SlackGateway:
         """Calls waiting to go out."""
         return len(self.outbox.pending)
 
-    async def call(self, method: str, priority: Priority = Priority.NORMAL, **kwargs: Any) -> dict[str, Any]:
-        """Queue one Web API call and wait for Slack's answer; raises UpstreamError with a human message."""
-        return await self._enqueue(method, priority, kwargs, merge_key=None)
+    async def call(
+        self, method: str, priority: Priority = Priority.NORMAL, *, deadline_s: float | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Queue one Web API call and wait for Slack's answer; raises UpstreamError with a human message.
+
+        `deadline_s` shortens (or lengthens) the configured deadline for this call, e.g. for cosmetic calls.
+        """
+        return await self._enqueue(method, priority, kwargs, merge_key=None, deadline_s=deadline_s)
 
     async def post_message(
         self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, priority: Priority = Priority.NORMAL
@@ -145,9 +150,15 @@ class SlackGateway:
     # --- queueing and waiting -----------------------------------------------------------------------------------
 
     async def _enqueue(
-        self, method: str, priority: Priority, kwargs: dict[str, Any], merge_key: tuple[str, ...] | None
+        self,
+        method: str,
+        priority: Priority,
+        kwargs: dict[str, Any],
+        merge_key: tuple[str, ...] | None,
+        deadline_s: float | None = None,
     ) -> dict[str, Any]:
-        job = self.outbox.add(method, int(priority), kwargs, self.clock.now() + self.config.deadline, merge_key)
+        deadline = self.clock.now() + (self.config.deadline if deadline_s is None else deadline_s)
+        job = self.outbox.add(method, int(priority), kwargs, deadline, merge_key)
         metrics.SLACK_OUTBOX_DEPTH.set(self.depth)
         self._wakeup.set()
         # The worker settles the job by its deadline; waiting a little longer covers a worker that is down.
@@ -159,7 +170,7 @@ class SlackGateway:
 
     def _fail(self, job: Job, reason: str, problem: str) -> None:
         metrics.SLACK_CALLS.labels(job.method, reason).inc()
-        message = describe_gateway_failure(job.method, reason, problem, self.config.deadline, job.attempts)
+        message = describe_gateway_failure(job.method, reason, problem, job.attempts)
         job.settle(error=UpstreamError(message, slack_error=reason, method=job.method, attempts=job.attempts))
 
     # --- the worker ---------------------------------------------------------------------------------------------
@@ -174,13 +185,13 @@ class SlackGateway:
             error = None if worker.cancelled() else worker.exception()
             self.restarts += 1
             metrics.SLACK_OUTBOX_RESTARTS.inc()
+            if loop.time() - started > self.config.max_restart_delay:
+                delay = self.config.restart_delay  # it had been healthy for a long while: not a crash loop
             log.error(
                 "slack outbox worker died; restarting",
                 exc_info=error,
                 extra={"reason": repr(error) if error else "cancelled", "pending": self.depth, "restart_in": delay},
             )
-            if loop.time() - started > self.config.max_restart_delay:
-                delay = self.config.restart_delay  # it had been healthy for a long while: not a crash loop
             await self.clock.wait(asyncio.Event(), delay)
             delay = min(2 * delay, self.config.max_restart_delay)
 
@@ -204,7 +215,7 @@ class SlackGateway:
         while True:
             now = self.clock.now()
             for late in self.outbox.overdue(now):
-                self._fail(late, "deadline_exceeded", late.last_problem)
+                self._fail(late, "deadline_exceeded", self.outbox.why_waiting(late, self.limiter, now))
             job, wait = self.outbox.next_ready(self.limiter, now)
             if job is not None:
                 return job

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from bot.alerts import Severity
+from bot.alerts import Severity, utcnow
 from bot.errors import IncidentNotFound, InvalidInput
 from bot.incidents.models import EventType, Incident, Status, TimelineEvent
 from bot.incidents.postmortem import draft_postmortem
+from bot.policy.access import DECLARE, DECLARE_PROTECTED, commander_action
+from bot.slack.access_gate import gate_of
 from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand, user_mention
 from bot.slack.escalation_listeners import acknowledge_text
 from bot.slack.escape import escape_text, split_text
 
 
-async def target_incident(ctx: CommandContext) -> Incident:
-    """The incident named in the first argument, else the one whose channel this is."""
+async def target_incident(ctx: CommandContext, action: str | None = None) -> Incident:
+    """The incident named in the first argument, else the one whose channel this is, once access allows it.
+
+    Every subcommand that acts on an incident finds it here, so the access policy is asked for each of them.
+    """
     store = ctx.services.store
     if ctx.args and is_incident_id(ctx.args[0]):
-        return await store.get_incident_or_raise(ctx.args.pop(0).upper())
-    incident = await store.find_by_channel(ctx.channel_id)
-    if incident is None:
-        raise IncidentNotFound("this is not an incident channel: run it in one, or name the incident (`INC-42`)")
+        incident = await store.get_incident_or_raise(ctx.args.pop(0).upper())
+    else:
+        found = await store.find_by_channel(ctx.channel_id)
+        if found is None:
+            raise IncidentNotFound("this is not an incident channel: run it in one, or name the incident (`INC-42`)")
+        incident = found
+    await gate_of(ctx.services).require(ctx.user_id, action or ctx.name, incident, ctx.channel_id)
     return incident
 
 
@@ -34,10 +42,15 @@ async def _move(ctx: CommandContext, target: Status, verb: str) -> str:
 @subcommand("help", "help", "list the commands")
 async def handle_help(ctx: CommandContext) -> str:
     """Reply with the registry's help."""
+    await gate_of(ctx.services).require(ctx.user_id, "help", None, ctx.channel_id)
     return help_text()
 
 
-@subcommand("new", 'new "<title>" [--service S] [--severity P1-P4]', "open an incident by hand")
+@subcommand(
+    "new",
+    'new "<title>" [--service S] [--severity P1-P4] [--env E]',
+    "open an incident by hand (a protected --env needs an incident admin or the service's on-call)",
+)
 async def handle_new(ctx: CommandContext) -> str:
     """Open an incident and its channel."""
     title = " ".join(ctx.args).strip()
@@ -46,12 +59,18 @@ async def handle_new(ctx: CommandContext) -> str:
     severity = ctx.flags.get("severity", "P3").upper()
     if severity not in Severity.__members__:
         raise InvalidInput(f"severity must be P1, P2, P3 or P4, not {severity!r}", ["severity"])
+    service = ctx.flags.get("service", "unknown")
+    environment = ctx.flags.get("env", ctx.services.settings.environment)
+    gate = gate_of(ctx.services)
+    action = DECLARE_PROTECTED if gate.policy().is_protected(environment) else DECLARE
+    await gate.require(ctx.user_id, action, None, ctx.channel_id, service=service)
     incident = await ctx.services.store.create_incident(
         title,
-        service=ctx.flags.get("service", "unknown"),
+        service=service,
         severity=severity,
-        environment=ctx.flags.get("env", ctx.services.settings.environment),
+        environment=environment,
         commander=ctx.user_id,
+        commander_set_by=ctx.user_id,
         source="slack",
     )
     await ctx.services.flows.open_manual_incident(incident)
@@ -111,11 +130,12 @@ async def handle_commander(ctx: CommandContext) -> str:
         user = None
     if user is None:
         raise InvalidInput("name the commander: `/incident commander @alice`", ["user"])
-    incident = await target_incident(ctx)
+    incident = await target_incident(ctx, commander_action(ctx.user_id, user))
 
     def assign(i: Incident) -> list[TimelineEvent]:
         old = i.commander
         i.commander = user
+        i.commander_set_by, i.commander_set_at = ctx.user_id, utcnow()
         return [TimelineEvent(EventType.FIELD, i.id, f"commander → <@{user}>", ctx.user_id, {"old": old, "new": user})]
 
     updated = await ctx.services.store.update_incident(incident.id, assign)
@@ -179,6 +199,8 @@ async def handle_timeline(ctx: CommandContext) -> str:
 @subcommand("list", "list", "open incidents")
 async def handle_list(ctx: CommandContext) -> str:
     """List incidents that are not closed."""
+    # No incident to target: asked here so that a file restricting `list` is obeyed too.
+    await gate_of(ctx.services).require(ctx.user_id, "list", None, ctx.channel_id)
     incidents = await ctx.services.store.list_open_incidents()
     if not incidents:
         return "No open incidents."

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import metrics
-from bot.errors import BotError
 from bot.services import BotServices
 from bot.slack import approval_listeners, escalation_listeners, incident_commands  # noqa: F401  (registers /incident)
 from bot.slack.commands import dispatch
+from bot.slack.errors import reply_for_error
 
 log = logging.getLogger(__name__)
-
-
-def reply_for_error(exc: Exception) -> str:
-    """A message a human can act on; unknown errors get a correlation id that is in the log."""
-    if isinstance(exc, BotError):
-        return f":warning: {exc}"
-    ref = uuid.uuid4().hex[:8]
-    log.error("unhandled error in a Slack listener", exc_info=exc, extra={"ref": ref})
-    return f":boom: Something went wrong on our side (ref `{ref}`); the details are in the bot's log."
 
 
 def register(app: AsyncApp, services: BotServices) -> None:

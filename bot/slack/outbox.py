@@ -43,7 +43,7 @@ class Job:
     merge_key: tuple[str, ...] | None = field(compare=False, default=None)
     attempts: int = field(compare=False, default=0)
     not_before: float = field(compare=False, default=0.0)
-    last_problem: str = field(compare=False, default="the outbox had no free slot")
+    last_problem: str = field(compare=False, default="")
     done: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
 
     @property
@@ -56,6 +56,7 @@ class Job:
         if not self.future.done():
             if error is not None:
                 self.future.set_exception(error)
+                self.future.exception()  # a caller that was cancelled never reads it: no "never retrieved" noise
             else:
                 self.future.set_result(result or {})
         self.done.set()
@@ -139,3 +140,14 @@ class Outbox:
             if job.ordered:
                 held.add(str(job.channel))
         return None, None if soonest == math.inf else max(0.0, soonest - now)
+
+    def why_waiting(self, job: Job, limiter: RateLimiter, now: float) -> str:
+        """Why a job has not gone yet, for the error its caller gets."""
+        if job.last_problem:
+            return job.last_problem
+        bucket = limiter.bucket(job.method, job.channel)
+        if bucket.suspect or bucket.blocked_until > now:
+            return f"never sent: {job.method} is held by Slack's Retry-After"
+        if job.ordered and job.channel in self.channels_in_flight:
+            return "never sent: an earlier message to the channel was still in flight"
+        return "never sent: waiting for its turn in the outbox"

@@ -14,6 +14,7 @@ from bot.incidents.models import Incident
 from bot.incidents.store import IncidentStore
 from bot.settings import Settings
 from bot.slack import escalation_blocks as render
+from bot.slack.access_gate import remember_dm
 from bot.slack.blocks import section
 from bot.slack.gateway import Priority, SlackGateway
 from hooks import registry
@@ -39,7 +40,9 @@ class SlackPager:
         text = _page_text(delivery, incident, late)
         if delivery.medium is Medium.DM:
             opened = await self.gateway.call("conversations.open", Priority.PAGE, users=delivery.target)
-            await self.gateway.post_message(str(opened["channel"]["id"]), text, blocks, Priority.PAGE)
+            dm = str(opened["channel"]["id"])
+            await remember_dm(self.store, incident.id, dm)  # an Acknowledge click in this DM then counts
+            await self.gateway.post_message(dm, text, blocks, Priority.PAGE)
             return "sent"
         if not incident.channel_id:
             raise Waiting("the incident channel is not created yet")

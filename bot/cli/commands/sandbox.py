@@ -100,6 +100,8 @@ async def run_sandbox(args: argparse.Namespace) -> int:
         http_port=args.port,
         rate_limits=args.rate_limits,
         shell_allowlist=sorted({*settings.shell_allowlist, "echo", "uptime"}),
+        # The demo alert points the storefront check at this exact loopback address, and nowhere else.
+        http_allowed_hosts=[*settings.http_allowed_hosts, httpx.URL(storefront_url).netloc.decode()],
         # The emulator's people are on call in the sandbox: alice first, then bob.
         escalation_path=settings.escalation_path or SANDBOX_ESCALATION,
         log_format="text",

@@ -1,4 +1,4 @@
-"""runbookctl schema: print the runbook JSON Schema for editors and CI."""
+"""runbookctl schema: print the runbook (or access policy) JSON Schema for editors and CI."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from bot.cli.base import Command
+from bot.policy.access_file import access_json_schema
 from bot.runbooks.schema import Runbook
 
 
@@ -16,10 +17,16 @@ def runbook_json_schema() -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "runbook-bot runbook", **schema}
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which file's schema."""
+    parser.add_argument("kind", nargs="?", choices=["runbook", "access"], default="runbook", help="default: runbook")
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the schema."""
-    print(json.dumps(runbook_json_schema(), indent=2))
+    schema = access_json_schema() if getattr(args, "kind", "runbook") == "access" else runbook_json_schema()
+    print(json.dumps(schema, indent=2))
     return 0
 
 
-COMMAND = Command("schema", "Print the runbook JSON Schema.", run)
+COMMAND = Command("schema", "Print the runbook (or `access` policy) JSON Schema.", run, add_arguments)

@@ -11,6 +11,7 @@ from bot.errors import InvalidInput
 from bot.runbooks.catalog import load_catalog
 from bot.runbooks.render import render_simulation
 from bot.runbooks.simulate import Simulation, alert_from_payload, load_scenario, mismatches, scenario_alert, simulate
+from bot.settings import load_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         alert = alert_from_payload(payload, args.source)
         if args.environment:
             alert = alert.model_copy(update={"environment": args.environment})
-        simulation = simulate(catalog, alert)
+        simulation = simulate(catalog, alert, http_allowed_hosts=tuple(load_settings().http_allowed_hosts))
     elif args.symptom or args.service:
         simulation = _by_symptom(args)
     else:

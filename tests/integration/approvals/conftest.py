@@ -58,6 +58,10 @@ def sandbox_settings(keys: Keys, redis_url: str, tmp_path: Path, **overrides: An
         "runbooks_path": RUNBOOKS,
         "data_dir": tmp_path,
         "log_format": "text",
+        # The drill's alerts point its hooks at a loopback target server on a random port.
+        "http_allowed_hosts": ["127.0.0.1:*"],
+        # alice and bob respond (the access policy lets responders pause and request); carol and dave do not.
+        "responder_usergroup": "S0ONCALL01",
         **overrides,
     }
 

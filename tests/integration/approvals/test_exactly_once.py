@@ -34,6 +34,7 @@ async def replica(stack: SandboxStack, tmp_path: Path) -> AsyncIterator[subproce
         "environment": settings.environment,
         "log_format": "text",
         "log_level": "WARNING",
+        "http_allowed_hosts": settings.http_allowed_hosts,
     }
     proc = subprocess.Popen(  # noqa: ASYNC220 (one short-lived spawn in a fixture)
         [sys.executable, "-m", "tests.integration.approvals.replica", json.dumps(values)],

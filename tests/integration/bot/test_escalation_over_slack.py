@@ -78,6 +78,7 @@ async def test_no_ack_pages_the_secondary_and_a_late_ack_is_recorded_as_not_page
     await emulator.wait_for_message(channel, f"Paging* <@{BOB}>", timeout=WAIT_S + 10)
     await emulator.wait_until(lambda: dm_texts(emulator, BOB), 10, "a DM to bob")
 
+    await emulator.driver.join("carol", channel)  # joining makes her a responder, though she was not paged
     carol = await emulator.driver.slash_command("carol", channel, "ack")
     await carol.acked(timeout=5)
     reply = await emulator.wait_for_ephemeral("carol", "acknowledged", timeout=5)

@@ -111,6 +111,7 @@ async def test_slash_commands_round_trip_over_socket_mode(stack: SandboxStack) -
     channel = await emulator.wait_for_channel("inc-1-checkout-checkout-is-down", timeout=10)
     await emulator.wait_for_message(channel.id, "INC-1", timeout=10)
 
+    await emulator.driver.join("bob", channel.id)  # a member of the incident channel is a responder
     acked = await emulator.driver.slash_command("bob", channel.id, "ack")
     assert (await acked.acked(timeout=5)).latency < 1.0
     await emulator.wait_for_ephemeral("bob", "INC-1 acknowledged", timeout=5)
@@ -118,9 +119,12 @@ async def test_slash_commands_round_trip_over_socket_mode(stack: SandboxStack) -
     incident = await store.get_incident_or_raise("INC-1")
     assert incident.status is Status.ACKNOWLEDGED and incident.acknowledged_by == "U0BOB00001"
 
-    bad = await emulator.driver.slash_command("bob", channel.id, "close")
+    refused = await emulator.driver.slash_command("bob", channel.id, "close")
+    await refused.acked(timeout=5)
+    await emulator.wait_for_ephemeral("bob", "access rule `close`", timeout=5)  # alice declared it: her command
+    bad = await emulator.driver.slash_command("alice", channel.id, "close")
     await bad.acked(timeout=5)
-    await emulator.wait_for_ephemeral("bob", "cannot move from acknowledged to closed", timeout=5)
+    await emulator.wait_for_ephemeral("alice", "cannot move from acknowledged to closed", timeout=5)
 
     helped = await emulator.driver.slash_command("carol", "incidents", "help")
     await helped.acked(timeout=5)

@@ -57,6 +57,8 @@ class KubeState:
     pods: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     patches: list[tuple[str, str, Any]] = field(default_factory=list)
+    # Every request that reached the server (method, raw path with query), before authentication.
+    requests: list[tuple[str, str]] = field(default_factory=list)
 
     def add_deployment(self, ns: str, name: str, image: str, replicas: int = 3, minutes_ago: float = 30) -> None:
         """A Deployment at revision 1 with its ReplicaSet."""
@@ -111,6 +113,7 @@ class FakeKubeApi:
 
     @web.middleware
     async def auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.state.requests.append((request.method, request.raw_path))
         if request.headers.get("Authorization") != f"Bearer {self.state.token}":
             body = {"kind": "Status", "status": "Failure", "reason": "Unauthorized", "code": 401}
             return web.json_response(body, status=401)

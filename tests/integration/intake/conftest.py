@@ -12,9 +12,11 @@ from pydantic import SecretStr
 
 from bot.connections import Redis
 from bot.incidents.store import IncidentStore
-from bot.intake import StoreSink, add_alert_routes
+from bot.intake import StoreSink
+from bot.intake.routes import add_alert_routes
 from bot.keys import Keys
 from bot.settings import Settings
+from bot.web import HttpServer, connection_limits, start_http_server
 from tests.conftest import FIXTURES
 
 TOKEN = "it-token"
@@ -38,19 +40,24 @@ class Intake:
 
 async def serve(settings: Settings, store: IncidentStore) -> tuple[web.AppRunner, str]:
     """Start the webhook app on 127.0.0.1, port chosen by the OS; returns the runner and base URL."""
+    server = await serve_guarded(settings, store)
+    return server.runner, f"http://127.0.0.1:{server.port}"
+
+
+async def serve_guarded(settings: Settings, store: IncidentStore) -> HttpServer:
+    """The webhook app behind the same connection guard as production, with the settings' limits."""
     app = web.Application()
     add_alert_routes(app, settings, StoreSink(store))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    return runner, f"http://127.0.0.1:{port}"
+    return await start_http_server(app, "127.0.0.1", 0, connection_limits(settings))
 
 
-def settings() -> Settings:
+def settings(**overrides: object) -> Settings:
     """Settings with a webhook token and a PagerDuty secret."""
-    return Settings(webhook_token=SecretStr(TOKEN), pagerduty_webhook_secret=SecretStr(PD_SECRET))
+    return Settings(
+        webhook_token=SecretStr(TOKEN),
+        pagerduty_webhook_secret=SecretStr(PD_SECRET),
+        **overrides,  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.emulator import EmulatorError, SlackEmulator
+from bot.sandbox.emulator import EmulatorError, FaultMode, SlackEmulator
 
 from .conftest import SocketApp
 
@@ -146,3 +146,15 @@ async def test_usergroups_list_has_slacks_shape(emulator: SlackEmulator, web: As
     with pytest.raises(SlackApiError):
         await web.usergroups_users_list(usergroup=retired["id"])
     assert (await web.usergroups_users_list(usergroup=retired["id"], include_disabled=True))["users"] == ["U0DAVE0001"]
+
+
+def test_faults_end_on_their_own_and_apply_to_their_methods_only() -> None:
+    now = [100.0]
+    faults = FaultMode(clock=lambda: now[0])
+    limited = faults.add("ratelimit", methods=["usergroups.list"], retry_after=30, seconds=60)
+    assert faults.active("usergroups.list", "ratelimit") == limited
+    assert faults.active("chat.postMessage", "ratelimit") is None
+    now[0] += 59.9
+    assert faults.snapshot()[0]["seconds_left"] == pytest.approx(0.1)
+    now[0] += 0.1
+    assert faults.active("usergroups.list", "ratelimit") is None and faults.snapshot() == []

@@ -1,10 +1,13 @@
-"""The diagnostics runner: parallel, time-boxed, deadline-bound, cancel-safe, redacting."""
+"""The diagnostics runner: parallel, time-boxed, deadline-bound, cancel-safe, redacting.
+
+Timing tests run on a virtual-time loop: sleeps and timeouts take no real time and every duration is
+exact, so the assertions are about behaviour (who waited for whom), never about a loaded machine.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any, ClassVar
 
 import pytest
@@ -15,6 +18,7 @@ from bot.engine.types import DiagnosticPlan, HookOutput, Verdict
 from bot.errors import HookTimeout, UpstreamError
 from bot.settings import Settings
 from hooks.base import BaseDiagnostic, Hook, HookContext
+from tests.virtual_time import run_virtual
 
 
 class Step(BaseModel):
@@ -94,39 +98,61 @@ async def _run(plans: list[DiagnosticPlan], deadline_s: float = 5.0, ctx: HookCo
     return await run_diagnostics(plans, ctx or _ctx(), deadline_s, hooks=HOOKS)
 
 
-async def test_twenty_with_one_hanging_finish_within_deadline() -> None:
+async def _timed(plans: list[DiagnosticPlan], deadline_s: float = 5.0) -> tuple[list[Any], float]:
+    """The results and the loop time the runner took."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    results = await _run(plans, deadline_s=deadline_s)
+    return results, loop.time() - started
+
+
+def test_twenty_with_one_hanging_finish_at_the_deadline() -> None:
+    Hanger.cancelled.clear()
     plans = [_plan(i, seconds=0.05 + i * 0.005, value=i) for i in range(19)] + [_plan("hang", "hanger", timeout_s=60)]
-    started = time.perf_counter()
-    results = await _run(plans, deadline_s=0.4)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.4 + 0.05
+
+    async def scenario() -> tuple[list[Any], float]:
+        results, elapsed = await _timed(plans, deadline_s=0.4)
+        await asyncio.sleep(0)
+        return results, elapsed
+
+    results, elapsed = run_virtual(scenario)
+    # The deadline, not the hanging hook's own 60 s timeout, ends the run.
+    assert elapsed == pytest.approx(0.4)
     assert [r.id for r in results] == [p.id for p in plans]
     assert all(r.status is Verdict.HEALTHY for r in results[:19])
     assert [r.value for r in results[:19]] == list(range(19))
+    assert [r.duration_ms for r in results[:19]] == pytest.approx([50 + i * 5 for i in range(19)])
     assert results[19].status is Verdict.TIMEOUT
     assert results[19].error == "overall diagnostics deadline reached"
-    await asyncio.sleep(0)
-    assert "1" in Hanger.cancelled
+    assert results[19].duration_ms == pytest.approx(400)
+    assert Hanger.cancelled == ["1"]
 
 
-async def test_runs_in_parallel() -> None:
-    started = time.perf_counter()
-    results = await _run([_plan(i, seconds=0.2) for i in range(30)])
-    assert time.perf_counter() - started < 0.35
-    assert all(r.duration_ms >= 199 for r in results)
+def test_runs_in_parallel() -> None:
+    results, elapsed = run_virtual(lambda: _timed([_plan(i, seconds=0.2) for i in range(30)]))
+    # Thirty 0.2 s hooks one after the other would take 6 s.
+    assert elapsed == pytest.approx(0.2)
+    assert [r.duration_ms for r in results] == pytest.approx([200] * 30)
+    assert all(r.status is Verdict.HEALTHY for r in results)
 
 
-async def test_own_timeout_is_reported_as_such() -> None:
-    [result] = await _run([_plan(1, seconds=2, timeout_s=0.1)])
+def test_own_timeout_is_reported_as_such() -> None:
+    [result], elapsed = run_virtual(lambda: _timed([_plan(1, seconds=2, timeout_s=0.1)]))
     assert result.status is Verdict.TIMEOUT and result.error == "timed out after 0.1s"
-    assert 90 <= result.duration_ms < 300
+    assert result.duration_ms == pytest.approx(100) and elapsed == pytest.approx(0.1)
 
 
-async def test_hook_that_swallows_cancellation_does_not_hold_the_runner() -> None:
-    started = time.perf_counter()
-    [result] = await _run([_plan(1, "stubborn", timeout_s=0.1)])
-    assert time.perf_counter() - started < 0.3
+def test_hook_that_swallows_cancellation_does_not_hold_the_runner() -> None:
+    # The stubborn hook keeps going for 0.5 s after it is cancelled; the runner answers at its 0.1 s timeout.
+    [result], elapsed = run_virtual(lambda: _timed([_plan(1, "stubborn", timeout_s=0.1)]))
     assert result.status is Verdict.TIMEOUT
+    assert elapsed == pytest.approx(0.1)
+
+
+def test_deadline_shorter_than_a_timeout_is_named_as_the_deadline() -> None:
+    [result], elapsed = run_virtual(lambda: _timed([_plan(1, seconds=2, timeout_s=1.0)], deadline_s=0.25))
+    assert result.status is Verdict.TIMEOUT and result.error == "overall diagnostics deadline reached"
+    assert elapsed == pytest.approx(0.25)
 
 
 async def test_errors_become_results_with_redacted_messages() -> None:
@@ -179,14 +205,18 @@ async def test_builtin_registry_validates_dict_configs() -> None:
     assert result.status is Verdict.ERROR and "invalid http_check config: urls" in (result.error or "")
 
 
-async def test_cancelling_the_runner_cancels_every_hook() -> None:
+def test_cancelling_the_runner_cancels_every_hook() -> None:
     Hanger.cancelled.clear()
-    task = asyncio.ensure_future(_run([_plan(i, "hanger", timeout_s=60, value=f"c{i}") for i in range(5)]))
-    await asyncio.sleep(0.05)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await asyncio.sleep(0.01)
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(_run([_plan(i, "hanger", timeout_s=60, value=f"c{i}") for i in range(5)]))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0)
+
+    run_virtual(scenario)
     assert sorted(Hanger.cancelled) == [f"c{i}" for i in range(5)]
 
 

@@ -7,7 +7,7 @@ import hmac
 
 from pydantic import SecretStr
 
-from bot.intake.auth import bearer_ok, is_authenticated, pagerduty_signature_ok
+from bot.intake.auth import HeaderVerdict, bearer_ok, check_headers, is_authenticated, pagerduty_signature_ok
 from bot.intake.sources import AuthScheme
 from bot.settings import Settings
 
@@ -51,3 +51,18 @@ def test_is_authenticated_by_scheme() -> None:
     assert not is_authenticated(AuthScheme.BEARER, signed, BODY, settings), "a signature is only for its source"
     assert is_authenticated(AuthScheme.BEARER, {"Authorization": "Bearer tok"}, BODY, settings)
     assert not is_authenticated(AuthScheme.BEARER, {}, BODY, settings)
+
+
+def test_headers_alone_decide_unless_a_signature_needs_the_body() -> None:
+    settings = Settings(webhook_token=SecretStr("tok"), pagerduty_webhook_secret=SECRET)
+    no_secret = Settings(webhook_token=SecretStr("tok"))
+    bearer = {"Authorization": "Bearer tok"}
+    signed = {"X-PagerDuty-Signature": "v1=00"}
+    assert check_headers(AuthScheme.BEARER, bearer, settings) is HeaderVerdict.ACCEPTED
+    assert check_headers(AuthScheme.PAGERDUTY_SIGNATURE, bearer, settings) is HeaderVerdict.ACCEPTED
+    assert check_headers(AuthScheme.PAGERDUTY_SIGNATURE, signed, settings) is HeaderVerdict.NEEDS_BODY
+    # A signature header where no signature counts, or with no secret to check it: refused before the body.
+    assert check_headers(AuthScheme.BEARER, signed, settings) is HeaderVerdict.REFUSED
+    assert check_headers(AuthScheme.PAGERDUTY_SIGNATURE, signed, no_secret) is HeaderVerdict.REFUSED
+    assert check_headers(AuthScheme.BEARER, {"Authorization": "Bearer nope"}, settings) is HeaderVerdict.REFUSED
+    assert check_headers(AuthScheme.PAGERDUTY_SIGNATURE, {}, settings) is HeaderVerdict.REFUSED

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from bot.alerts import Severity
 from bot.errors import InvalidInput
 from bot.intake.common import (
+    INVALID_ENCODING,
     INVALID_JSON,
     INVALID_PAYLOAD,
     as_utc,
@@ -107,7 +108,7 @@ def test_load_payload_tells_bad_json_apart() -> None:
     assert caught.value.details["code"] == INVALID_JSON
     with pytest.raises(InvalidInput) as caught:
         load_payload(_Model, b"\xff\xfe")
-    assert caught.value.details["code"] == INVALID_JSON
+    assert caught.value.details["code"] == INVALID_ENCODING
 
 
 def test_load_payload_non_object_names_the_body() -> None:
