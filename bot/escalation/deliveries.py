@@ -131,17 +131,8 @@ def plan_deliveries(
 
 
 def delivery_timers(deliveries: Sequence[Delivery], at: datetime) -> list[ArmRequest]:
-    """One timer per delivery; pager events are due a moment earlier so they are claimed first."""
-    return [
-        ArmRequest(
-            d.job_id,
-            at if d.medium is Medium.PAGER else at + timedelta(milliseconds=1),
-            DELIVER,
-            d.payload(),
-            d.incident_id,
-        )
-        for d in deliveries
-    ]
+    """One timer per delivery, all due at once: each is its own job, so none waits on another."""
+    return [ArmRequest(d.job_id, at, DELIVER, d.payload(), d.incident_id) for d in deliveries]
 
 
 @dataclass(frozen=True)
