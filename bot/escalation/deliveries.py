@@ -187,6 +187,10 @@ class PageDeliveries:
                 note = "found delivered by an earlier attempt"
             else:
                 note = await self.port.deliver(delivery, incident, late)
+        except Waiting as exc:
+            # Not a failure of this delivery: what it waits for (provisioning) is retried and dead-lettered itself.
+            await self._rearm(timer, delivery, failures, str(exc), self.config.waiting_s)
+            return
         except Undeliverable as exc:
             await self.store.redis.set(marker, "undeliverable", px=int(self.config.marker_ttl_s * 1000))
             await self._settle(delivery, failures + 1, f"not sent: {exc}", "undeliverable", late)
@@ -213,7 +217,6 @@ class PageDeliveries:
             )
 
     async def _retry(self, timer: FiredTimer, delivery: Delivery, failures: int, exc: Exception) -> None:
-        waiting = isinstance(exc, Waiting)
         reason = str(exc) or type(exc).__name__
         if failures == self.config.dead_letter_after:
             log.error(
@@ -223,19 +226,18 @@ class PageDeliveries:
             await self._record_dead_letter(delivery, failures, reason)
         elif failures > self.config.dead_letter_after:
             await self.dead_letters.add(delivery.job_id, delivery.incident_id, DELIVER, reason, self.clock(), failures)
-        elif not waiting:
+        else:
             log.warning(
                 "page delivery failed; retrying",
                 extra={"incident": delivery.incident_id, "job": delivery.job_id, "error": reason},
             )
-        delay = self.config.backoff.delay(failures)
-        if waiting:
-            delay = min(delay, self.config.waiting_s)
+        await self._rearm(timer, delivery, failures, reason, self.config.backoff.delay(failures))
+
+    async def _rearm(self, timer: FiredTimer, delivery: Delivery, failures: int, reason: str, delay: float) -> None:
         payload = {**timer.payload, "failures": failures, "last_error": reason[:300]}
         # Re-arming hands the timer back; it must be the handler's last step.
-        await self.timers.arm(
-            delivery.job_id, self.clock() + timedelta(seconds=delay), DELIVER, payload, delivery.incident_id
-        )
+        due = self.clock() + timedelta(seconds=delay)
+        await self.timers.arm(delivery.job_id, due, DELIVER, payload, delivery.incident_id)
 
     async def _record_dead_letter(self, delivery: Delivery, failures: int, reason: str) -> None:
         await self.dead_letters.add(delivery.job_id, delivery.incident_id, DELIVER, reason, self.clock(), failures)
