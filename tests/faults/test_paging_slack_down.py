@@ -109,6 +109,7 @@ async def test_slack_refusing_connections_from_before_the_alert(rig: Rig) -> Non
     await rig.emulator.clear_faults()
     back = time.monotonic()
     channel = await rig.emulator.wait_for_channel("inc-1-api-api-latency-high-down", timeout=15)
+    channel_after = time.monotonic() - back
     for user in (ALICE, BOB):
         await poll(lambda u=user: dm_pages(rig.emulator, u), 15 - (time.monotonic() - back), f"DM page to {user}")
         await poll(
@@ -116,7 +117,13 @@ async def test_slack_refusing_connections_from_before_the_alert(rig: Rig) -> Non
             15 - (time.monotonic() - back),
             f"channel page naming {user}",
         )
+    pages_after = time.monotonic() - back
     await poll(lambda: _no_dead_letters(rig), 10, "an empty dead-letter set")
+    level1_at = rig.pagerduty.triggers(1)[0][0] - alerted
+    print(
+        f"\nSlack refused {OUTAGE_S:.0f} s: PagerDuty level 1 {level1_at:.2f} s after the alert, level 2 at "
+        f"{level2_at:.1f} s; after Slack's return: channel {channel_after:.1f} s, all Slack pages {pages_after:.1f} s"
+    )
     await _sleep(6)  # longer than a retry: a duplicate would show now
     assert len(rig.pagerduty.triggers(1)) == 1 and len(rig.pagerduty.triggers(2)) == 1
     assert {e["dedup_key"] for _, e in rig.pagerduty.events} == {"INC-1"}
@@ -143,8 +150,13 @@ async def test_slack_answering_500_across_the_level_2_due_time(rig: Rig) -> None
     await _sleep(FAIL_500_S - (time.monotonic() - failing_from))
 
     await rig.emulator.clear_faults()
+    healed = time.monotonic()
     await poll(lambda: dm_pages(rig.emulator, BOB), 15, "level 2 DM within 15 s of recovery")
+    dm_after = time.monotonic() - healed
     await poll(lambda: page_messages(rig.emulator, channel.id, BOB), 15, "level 2 channel page")
+    print(
+        f"\nSlack 500 for {FAIL_500_S:.0f} s: level 2 at PagerDuty {level2_at:.1f} s, DM {dm_after:.1f} s after recovery"
+    )
     await _sleep(6)
     assert len(dm_pages(rig.emulator, BOB)) == 1 and len(dm_pages(rig.emulator, ALICE)) == 1
     assert len(rig.pagerduty.triggers(1)) == 1 and len(rig.pagerduty.triggers(2)) == 1
