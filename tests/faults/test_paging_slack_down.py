@@ -154,9 +154,7 @@ async def test_slack_answering_500_across_the_level_2_due_time(rig: Rig) -> None
     await poll(lambda: dm_pages(rig.emulator, BOB), 15, "level 2 DM within 15 s of recovery")
     dm_after = time.monotonic() - healed
     await poll(lambda: page_messages(rig.emulator, channel.id, BOB), 15, "level 2 channel page")
-    print(
-        f"\nSlack 500 for {FAIL_500_S:.0f} s: level 2 at PagerDuty {level2_at:.1f} s, DM {dm_after:.1f} s after recovery"
-    )
+    print(f"\nSlack 500 for {FAIL_500_S:.0f} s: level 2 at PagerDuty {level2_at:.1f} s, DM {dm_after:.1f} s after")
     await _sleep(6)
     assert len(dm_pages(rig.emulator, BOB)) == 1 and len(dm_pages(rig.emulator, ALICE)) == 1
     assert len(rig.pagerduty.triggers(1)) == 1 and len(rig.pagerduty.triggers(2)) == 1
