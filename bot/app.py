@@ -217,7 +217,7 @@ class BotApp:
         await self.socket.connect_async()  # type: ignore[no-untyped-call]
 
     async def _start_web(self, services: BotServices) -> None:
-        web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes, self.degraded)
+        web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes, degraded=self.degraded)
         add_alert_routes(web_app, self.settings, services.flows)
         # Behind the connection guard: header deadline and connection cap (docs/intake.md, "Hostile clients").
         server = await start_http_server(

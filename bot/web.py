@@ -19,7 +19,7 @@ DegradedCheck = Callable[[], Awaitable[str | None]]
 
 
 def build_web_app(
-    readiness: ReadinessCheck, max_body_bytes: int, degraded: DegradedCheck | None = None
+    readiness: ReadinessCheck, max_body_bytes: int, *, degraded: DegradedCheck | None = None
 ) -> web.Application:
     """An aiohttp app with /healthz, /readyz and /metrics; alert routes are added by the caller."""
     # aiohttp's own limit sits above ours so the webhook handler can answer 413 itself, with a JSON body.
@@ -29,14 +29,12 @@ def build_web_app(
         return web.json_response({"status": "ok"})
 
     async def readyz(request: web.Request) -> web.Response:
-        checks = await readiness()
+        checks, reason = await asyncio.gather(readiness(), degraded_reason(degraded))
         ready = all(checks.values())
         body: dict[str, object] = {"ready": ready, "checks": checks}
-        if degraded is not None:
-            # Degraded still serves (webhooks are taken); it says what is overdue. Never lets /readyz hang.
-            with contextlib.suppress(Exception):
-                if reason := await asyncio.wait_for(degraded(), timeout=0.5):
-                    body |= {"status": "degraded", "reason": reason}
+        if reason:
+            # Degraded still serves (webhooks are taken); it says what is overdue.
+            body |= {"status": "degraded", "reason": reason}
         return web.json_response(body, status=200 if ready else 503)
 
     async def metrics_view(request: web.Request) -> web.Response:
@@ -46,6 +44,15 @@ def build_web_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
     return app
+
+
+async def degraded_reason(degraded: DegradedCheck | None, timeout_s: float = 0.3) -> str | None:
+    """Why the bot is degraded, or None; a check that fails or hangs never holds /readyz up."""
+    if degraded is None:
+        return None
+    with contextlib.suppress(Exception):
+        return await asyncio.wait_for(degraded(), timeout=timeout_s)
+    return None
 
 
 class GuardedSite(web.BaseSite):

@@ -20,7 +20,7 @@ async def ready() -> dict[str, bool]:
 
 async def test_readyz_reports_dead_letters_as_degraded(serve: Serve, redis: Redis, keys: Keys) -> None:
     dead = DeadLetters(redis, keys)
-    base = await serve(build_web_app(ready, 1024, dead.readiness))
+    base = await serve(build_web_app(ready, 1024, degraded=dead.readiness))
     async with httpx.AsyncClient(base_url=base) as client:
         assert (await client.get("/readyz")).json() == {"ready": True, "checks": await ready()}
         since = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -40,7 +40,7 @@ async def test_a_hanging_degraded_check_does_not_hold_readyz(serve: Serve) -> No
         await asyncio.sleep(30)
         return "never"
 
-    base = await serve(build_web_app(ready, 1024, hangs))
+    base = await serve(build_web_app(ready, 1024, degraded=hangs))
     async with httpx.AsyncClient(base_url=base, timeout=3) as client:
         body = (await client.get("/readyz")).json()
     assert body == {"ready": True, "checks": await ready()}
