@@ -117,7 +117,11 @@ class IncidentFlows:
             timers = [self.guard.arm_request(incident.id)] if self.guard is not None else []
             if self.escalation is None:
                 return Creation((), timers)
-            arms, started = self.escalation.opening_plan(incident, runbook.escalation if runbook else None)
+            try:
+                arms, started = self.escalation.opening_plan(incident, runbook.escalation if runbook else None)
+            except Exception:  # a policy that cannot be planned must not lose the alert: provisioning retries it
+                log.exception("escalation not armed with the incident", extra={"incident": incident.id})
+                return Creation((), timers)
             incident.escalation_armed = True
             return Creation([started], timers + arms)
 
