@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals.service import EXPIRY_TIMER, ApprovalService
 from bot.approvals.store import ApprovalStore
-from bot.connections import RedisHandle, connect
+from bot.connections import RedisHandle, connect, redis_timeouts
 from bot.engine.responder import RunbookResponder
 from bot.escalation.deliveries import DeliveryConfig
 from bot.escalation.engine import Escalator
@@ -46,10 +46,16 @@ from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
+from bot.slack.verify_listeners import SlackOutcomePresenter
+from bot.stakeholders import Stakeholders, build_stakeholders
+from bot.statusweb import add_status_routes
 from bot.tasks import TaskSupervisor
-from bot.web import build_web_app, connection_limits, start_http_server
+from bot.web import CheckResult, build_web_app, connection_limits, ping_within, start_http_server
 
 log = logging.getLogger(__name__)
+
+# /readyz's Redis PING gets this long, well inside the endpoint's own deadline.
+READINESS_REDIS_S = 0.3
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -100,6 +106,7 @@ class BotApp:
     gateway: SlackGateway | None = None
     # One timer scheduler per process: every durable timer kind registers its handler on it.
     timers: TimerScheduler | None = None
+    stakeholders: Stakeholders | None = None
     dead_letters: DeadLetters | None = None
 
     async def start(self) -> BotServices:
@@ -117,7 +124,7 @@ class BotApp:
 
     async def _build(self) -> BotServices:
         settings = self.settings
-        self.redis = await connect(settings.redis_url, settings.data_dir)
+        self.redis = await connect(settings.redis_url, settings.data_dir, redis_timeouts(settings))
         keys = Keys(settings.redis_prefix)
         store = IncidentStore(
             self.redis.client,
@@ -153,10 +160,15 @@ class BotApp:
         self.timers.register(PROVISION_TIMER, flows.on_provision_timer)
         approvals = self._approvals(store, keys, responder, gateway, tasks, timer_store)
         notifier.approvals = approvals
+        people = self.stakeholders = build_stakeholders(
+            settings, self.redis.client, keys, store, timer_store, self.timers, gateway, flows, escalation
+        )
         await self.timers.start()
+        await approvals.start_executions()
         self.services = BotServices(
             settings, store, gateway, notifier, flows, tasks, approvals, escalation_config=escalation_config
         )
+        self.services.updates, self.services.followups = people.updates, people.followups
         return self.services
 
     def _escalation(
@@ -203,6 +215,7 @@ class BotApp:
             tasks,
             timers=timers,
             lifetime_s=self.settings.approval_lifetime_s,
+            outcomes=SlackOutcomePresenter(gateway),
         )
         self.timers.register(EXPIRY_TIMER, approvals.on_expiry_timer)
         return approvals
@@ -219,6 +232,8 @@ class BotApp:
     async def _start_web(self, services: BotServices) -> None:
         web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes, degraded=self.degraded)
         add_alert_routes(web_app, self.settings, services.flows)
+        if self.stakeholders is not None and self.stakeholders.builtin_page is not None:
+            add_status_routes(web_app, self.stakeholders.builtin_page)
         # Behind the connection guard: header deadline and connection cap (docs/intake.md, "Hostile clients").
         server = await start_http_server(
             web_app, self.settings.http_host, self.settings.http_port, connection_limits(self.settings)
@@ -226,14 +241,11 @@ class BotApp:
         self.web_runner = server.runner
         self.http_port = server.port
 
-    async def readiness(self) -> dict[str, bool]:
-        """Redis reachable and Socket Mode connected."""
-        redis_ok = False
+    async def readiness(self) -> dict[str, CheckResult]:
+        """Redis answering (within a bound, else the reason) and Socket Mode connected."""
+        redis_ok: CheckResult = "not connected"
         if self.redis is not None:
-            try:
-                redis_ok = bool(await self.redis.client.ping())
-            except Exception:
-                redis_ok = False
+            redis_ok = await ping_within(self.redis.client.ping, READINESS_REDIS_S)
         socket_ok = False
         if self.socket is not None:
             socket_ok = await self.socket.client.is_connected()
@@ -251,6 +263,9 @@ class BotApp:
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
             self.socket = None
+        if self.services is not None and self.services.approvals is not None:
+            # Running steps get up to their own timeout, then are killed and marked interrupted.
+            await self.services.approvals.stop_executions()
         if self.timers is not None:
             await self.timers.stop()
             self.timers = None
@@ -258,6 +273,9 @@ class BotApp:
             await self.services.tasks.join(within=10)
             await self.services.tasks.cancel_all()
             self.services = None
+        if self.stakeholders is not None:
+            await self.stakeholders.aclose()
+            self.stakeholders = None
         if self.gateway is not None:
             await self.gateway.stop()
             self.gateway = None

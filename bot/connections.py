@@ -10,9 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from bot.errors import StoreError
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -77,22 +81,57 @@ class RedisHandle:
             await asyncio.to_thread(self.embedded.stop)
 
 
-def make_client(url: str, max_connections: int = 50) -> Redis:
-    """A pooled asyncio client that decodes replies to str; bursts wait for a free connection."""
+@dataclass(frozen=True)
+class RedisTimeouts:
+    """How long any one Redis call may wait, so a hung or paused server fails calls instead of stalling them."""
+
+    # A reply (any command; the bot issues no blocking commands) must arrive within this.
+    socket_s: float = 5.0
+    # A new TCP connection (and its handshake) must be up within this.
+    connect_s: float = 2.0
+    # A connection idle longer than this is PINGed before use, so a restarted server's dead sockets are replaced.
+    health_check_s: float = 15.0
+    # A burst waits this long for a free pooled connection, then the call fails. A hung server frees each
+    # connection within socket_s, so waiting much longer than that only queues more callers behind it.
+    pool_wait_s: float = 5.0
+
+
+def redis_timeouts(settings: Settings) -> RedisTimeouts:
+    """The Redis bounds the settings ask for."""
+    return RedisTimeouts(
+        socket_s=settings.redis_socket_timeout_s,
+        connect_s=settings.redis_connect_timeout_s,
+        health_check_s=settings.redis_health_check_s,
+        pool_wait_s=settings.redis_pool_timeout_s,
+    )
+
+
+def make_client(url: str, max_connections: int = 50, timeouts: RedisTimeouts | None = None) -> Redis:
+    """A pooled asyncio client that decodes replies to str; bursts wait (bounded) for a free connection."""
+    t = timeouts or RedisTimeouts()
     # A blocking pool bounds the connections one process opens; the default pool fails under bursts instead.
+    # One immediate retry on a broken connection (a restarted server) only; a timeout is never retried, so
+    # a call's worst case stays about socket_s (a retried timeout would multiply it).
     pool = aioredis.BlockingConnectionPool.from_url(
-        url, decode_responses=True, max_connections=max_connections, timeout=20, health_check_interval=30
+        url,
+        decode_responses=True,
+        max_connections=max_connections,
+        timeout=t.pool_wait_s,
+        socket_timeout=t.socket_s,
+        socket_connect_timeout=t.connect_s,
+        health_check_interval=t.health_check_s,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
     return aioredis.Redis.from_pool(pool)
 
 
-async def connect(url: str | None, data_dir: Path) -> RedisHandle:
+async def connect(url: str | None, data_dir: Path, timeouts: RedisTimeouts | None = None) -> RedisHandle:
     """Connect to `url`, or start an embedded Valkey in `data_dir` when `url` is None."""
     embedded = None
     if url is None:
         embedded = EmbeddedValkey(data_dir)
         url = await asyncio.to_thread(embedded.start)
-    client = make_client(url)
+    client = make_client(url, timeouts=timeouts)
     try:
         await client.ping()
     except RedisError as exc:

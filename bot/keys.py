@@ -124,6 +124,42 @@ class Keys:
         """Common start of every fired marker; the claim script appends `id:generation`."""
         return f"{self.prefix}:timer-fired:"
 
+    def executions(self) -> str:
+        """Sorted set of running (or unsettled) step executions, `incident/approval`, scored by lease expiry."""
+        return f"{self.prefix}:executions"
+
+    def process_groups(self, scope: str) -> str:
+        """Hash of the process groups steps started on one host and PID namespace (`scope`), by approval id."""
+        return f"{self.prefix}:pgroups:{scope}"
+
+    def job(self, incident_id: str, job_id: str) -> str:
+        """Hash recording one durable side-effect job (status page write, tracker export) of an incident."""
+        return f"{self.prefix}:{{{incident_id}}}:job:{job_id}"
+
+    def jobs_dead(self) -> str:
+        """Sorted set of durable jobs that gave up (`incident|job id`), scored by when."""
+        return f"{self.prefix}:jobs:dead"
+
+    def status_page(self, incident_id: str) -> str:
+        """Hash of one incident's status-page state: the built-in page's record and backends' remote ids."""
+        return f"{self.prefix}:{{{incident_id}}}:statuspage"
+
+    def status_page_index(self) -> str:
+        """Sorted set of the incident ids shown on the built-in status page, scored by start time."""
+        return f"{self.prefix}:statuspage:incidents"
+
+    def followups(self, incident_id: str) -> str:
+        """Hash from follow-up id to its JSON record, for one incident."""
+        return f"{self.prefix}:{{{incident_id}}}:followups"
+
+    def followup_counter(self, incident_id: str) -> str:
+        """Counter numbering one incident's follow-ups F1, F2, ..."""
+        return f"{self.prefix}:{{{incident_id}}}:followup-counter"
+
+    def followup_index(self) -> str:
+        """Sorted set of the incident ids that have follow-ups, scored by the latest one's time."""
+        return f"{self.prefix}:followups"
+
     def delivery_sent(self, incident_id: str, job_id: str) -> str:
         """Marker that one page delivery (page, channel, target) went out; a retry sees it and sends nothing."""
         return f"{self.prefix}:{{{incident_id}}}:sent:{job_id}"

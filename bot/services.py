@@ -15,7 +15,10 @@ from bot.tasks import TaskSupervisor
 if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
     from bot.escalation.loader import EscalationConfig
+    from bot.followups.service import FollowUpService
+    from bot.incidents.updates import UpdateFlows
     from bot.slack.access_gate import AccessGate
+    from bot.slack.people import PeopleDirectory
 
 
 @dataclass
@@ -31,3 +34,6 @@ class BotServices:
     approvals: ApprovalService | None = None
     escalation_config: EscalationConfig | None = None
     access: AccessGate | None = None
+    people: PeopleDirectory | None = None
+    updates: UpdateFlows | None = None
+    followups: FollowUpService | None = None

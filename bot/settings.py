@@ -89,6 +89,36 @@ class Settings(BaseSettings):
     slack_call_deadline_s: float = Field(default=120.0, gt=0)
     slack_attempt_timeout_s: float = Field(default=20.0, gt=0)
     slack_max_attempts: int = Field(default=5, ge=1)
+    # An approved step's owner renews its lease every third of this; a lapsed lease means "outcome unknown: verify".
+    execution_lease_s: float = Field(default=30.0, ge=1)
+    # Status page (docs/statuspage.md): backends among "builtin" and "atlassian"; empty turns it off.
+    status_page_backends: list[Literal["builtin", "atlassian"]] = Field(default_factory=list)
+    status_page_config: Path | None = None
+    statuspage_api_url: str = "https://api.statuspage.io/v1/"
+    statuspage_page_id: str | None = None
+    statuspage_api_key: SecretStr | None = None
+    # Follow-up export (docs/followups.md): "", "github", "jira" or "linear".
+    followup_tracker: Literal["", "github", "jira", "linear"] = ""
+    github_api_url: str = "https://api.github.com"
+    github_repo: str | None = None
+    github_token: SecretStr | None = None
+    jira_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: SecretStr | None = None
+    jira_project_key: str | None = None
+    jira_issue_type: str = "Task"
+    linear_api_url: str = "https://api.linear.app/graphql"
+    linear_api_key: SecretStr | None = None
+    linear_team_id: str | None = None
+    # Durable side-effect jobs (status-page writes, exports): attempts before a job is listed as failed.
+    job_max_attempts: int = Field(default=12, ge=1)
+
+    # Redis faults answer fast: every call is bounded, and a webhook answers 503 rather than hang.
+    redis_socket_timeout_s: float = Field(default=5.0, gt=0)
+    redis_connect_timeout_s: float = Field(default=2.0, gt=0)
+    redis_health_check_s: float = Field(default=15.0, ge=0)
+    redis_pool_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_deadline_s: float = Field(default=1.0, gt=0)
 
     @field_validator("slack_api_url")
     @classmethod

@@ -50,6 +50,8 @@ class ActionOutput:
     ok: bool
     output: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    # False when the step failed before it could change anything (refused up front): no rollback is offered then.
+    acted: bool = True
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from bot.engine.types import HookOutput
 from bot.errors import HookError, HookTimeout
 from hooks.base import ActionOutput, BaseAction, BaseDiagnostic, HookConfig, HookContext
 from hooks.guards import Argv
+from hooks.processes import process_started
 from hooks.registry import register
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -135,6 +136,8 @@ async def run_allowed(
     timed_out = False
     try:
         try:
+            # start_new_session made the child a group leader: its pid is the group id a restart may have to reap.
+            await process_started(proc.pid)
             await asyncio.wait_for(proc.wait(), timeout_s)
             await asyncio.wait(readers, timeout=DRAIN_AFTER_EXIT_S)
         except TimeoutError:

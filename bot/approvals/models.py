@@ -22,11 +22,25 @@ class ApprovalStatus(StrEnum):
     SKIPPED = "skipped"
     EXPIRED = "expired"
     REFUSED = "refused"
+    # The owner of a running step vanished (its lease lapsed): nobody knows whether the action happened.
+    UNKNOWN = "unknown"
+    # The bot stopped while the step ran past its timeout: its process group was killed mid-way.
+    INTERRUPTED = "interrupted"
+    # A person asked to run an unsettled step again: a fresh request (and approval) replaces this one.
+    RERUN = "rerun"
 
     @property
     def is_final(self) -> bool:
         """Nothing more can happen to the request."""
-        return self not in (ApprovalStatus.PENDING, ApprovalStatus.APPROVED, ApprovalStatus.EXECUTING)
+        return self not in (ApprovalStatus.PENDING, ApprovalStatus.APPROVED, ApprovalStatus.EXECUTING, *UNSETTLED)
+
+    @property
+    def is_unsettled(self) -> bool:
+        """The step may or may not have acted: a person must verify (Verified OK, Failed, Run again)."""
+        return self in UNSETTLED
+
+
+UNSETTLED = (ApprovalStatus.UNKNOWN, ApprovalStatus.INTERRUPTED)
 
 
 class ApprovalKind(StrEnum):

@@ -82,3 +82,15 @@ class ExpiryTimers(Protocol):
     ) -> str:
         """Arm a timer that fires once at `due_at`."""
         ...
+
+
+class OutcomePresenter(Protocol):
+    """The chat side of unsettled steps: the "outcome unknown: verify" message and its buttons."""
+
+    async def show_unknown(self, incident: Incident, approval: Approval) -> tuple[str, str] | None:
+        """Post the verify message (Verified OK · Failed: offer rollback · Run again); returns (channel, ts)."""
+        ...
+
+    async def refresh_unknown(self, approval: Approval, channel: str, ts: str) -> None:
+        """Re-render the verify message from the stored state (its buttons go once someone settled it)."""
+        ...

@@ -10,6 +10,7 @@ from bot.engine.offer import OfferedStep
 from bot.engine.responder import RunbookResponder
 from bot.incidents.models import Incident
 from bot.policy.approvers import parse_entries
+from bot.policy.offering import OfferMode, offer_mode
 from bot.policy.rules import requester_excluded, required_approvals
 from bot.policy.trust import TrustLevel
 from bot.runbooks.schema import Action, Remediation, Runbook
@@ -31,8 +32,7 @@ def bind_action(responder: RunbookResponder, action: Action, incident: Incident)
 
 def may_run_unattended(remediation: Remediation, level: TrustLevel) -> bool:
     """Automatic only when promoted and the runbook itself waives approval for a reversible step."""
-    safety = remediation.safety
-    return level is TrustLevel.AUTOMATIC and not safety.requires_approval and not safety.irreversible
+    return offer_mode(remediation, level) is OfferMode.AUTOMATIC
 
 
 def step_approval(

@@ -32,8 +32,9 @@ end
 return {'waiting', by}
 """
 
-# KEYS: approval hash, execution marker. ARGV: now, owner, marker ttl ms.
-# The marker (SET NX) and the move approved → executing happen together: exactly one caller gets 'ok'.
+# KEYS: approval hash, execution marker. ARGV: now, owner, marker ttl ms, then field/value pairs of the
+# execution record (lease, owner process). The marker (SET NX), the move approved → executing and the record
+# are written together: exactly one caller gets 'ok', and it never runs without a lease on record.
 CLAIM_EXECUTION = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
@@ -44,6 +45,9 @@ if tonumber(redis.call('HGET', KEYS[1], 'expires_at')) <= tonumber(ARGV[1]) then
 end
 if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 'claimed' end
 redis.call('HSET', KEYS[1], 'status', 'executing', 'executor', ARGV[2])
+for i = 4, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
 return 'ok'
 """
 

@@ -12,11 +12,13 @@ from typing import Any
 
 from bot import metrics
 from bot.approvals.execute import Executor
-from bot.approvals.models import Approval, ApprovalKind, ApprovalStatus
-from bot.approvals.ports import ApprovalPresenter, ExpiryTimers, Reply, ReplyKind
+from bot.approvals.models import UNSETTLED, Approval, ApprovalKind, ApprovalStatus
+from bot.approvals.ports import ApprovalPresenter, ExpiryTimers, OutcomePresenter, Reply, ReplyKind
 from bot.approvals.proposals import BOT_ACTOR, action_of, rollback_approval, step_approval
 from bot.approvals.recorder import Recorder
 from bot.approvals.store import ApprovalGroup, ApprovalStore
+from bot.approvals.sweep import ExecutionSweeper
+from bot.approvals.verify import OutcomeFlows
 from bot.engine.offer import PlanOutcome
 from bot.engine.plan import PlannedStep, guards
 from bot.engine.responder import RunbookResponder
@@ -60,6 +62,7 @@ class ApprovalService:
         timers: ExpiryTimers | None = None,
         lifetime_s: float = DEFAULT_LIFETIME_S,
         clock: Callable[[], float] = time.time,
+        outcomes: OutcomePresenter | None = None,
     ) -> None:
         self.store = store
         self.incidents = incidents
@@ -73,7 +76,21 @@ class ApprovalService:
         self.lifetime_s = lifetime_s
         self.clock = clock
         self.recorder = Recorder(incidents)
-        self.executor = Executor(store, responder, presenter, self.recorder, clock)
+        lease_s = settings.execution_lease_s
+        self.executor = Executor(store, responder, presenter, self.recorder, clock, lease_s, outcomes)
+        executor = self.executor
+        self.sweeper = ExecutionSweeper(executor.executions, executor.identity, executor.notices, clock, lease_s / 2)
+        self.verify = OutcomeFlows(self)
+
+    async def start_executions(self) -> None:
+        """Start-up: settle steps whose owner died (and reap their processes on this host), then sweep leases."""
+        await self.sweeper.recover()
+        self.sweeper.start()
+
+    async def stop_executions(self) -> None:
+        """Shutdown: running steps get up to their own timeout, then are stopped and marked interrupted."""
+        await self.executor.drain()
+        await self.sweeper.stop()
 
     # -- offering ------------------------------------------------------------
 
@@ -146,8 +163,9 @@ class ApprovalService:
         latest = await self.store.latest_for_step(incident_id, step_id)
         return (
             latest is not None
-            and latest.status in (*OPEN, ApprovalStatus.APPROVED, ApprovalStatus.EXECUTING)
-            and (latest.expires_at > now or latest.status is ApprovalStatus.EXECUTING)
+            and latest.status in (*OPEN, ApprovalStatus.APPROVED, ApprovalStatus.EXECUTING, *UNSETTLED)
+            # A step whose outcome nobody knows is never offered again until a person settles it.
+            and (latest.expires_at > now or latest.status in (ApprovalStatus.EXECUTING, *UNSETTLED))
         )
 
     # -- clicks --------------------------------------------------------------
@@ -162,11 +180,11 @@ class ApprovalService:
             return Reply(ReplyKind.INFO, "this step has nothing to approve here")
         refusal = await self._gate(approval, incident, user)
         if refusal is not None:
-            return await self._refuse(approval, user, *refusal)
+            return await self.refuse(approval, user, *refusal)
         recorded = await self.store.record_approval(approval, user, self.clock())
         if recorded.code in ("self", "same"):
             reason = Refusal.SELF_APPROVAL if recorded.code == "self" else Refusal.SAME_APPROVER
-            return await self._refuse(approval, user, reason)
+            return await self.refuse(approval, user, reason)
         if recorded.code == "expired":
             return await self._expired(approval, user)
         approval.approved_by = recorded.approved_by
@@ -207,8 +225,8 @@ class ApprovalService:
         if isinstance(found, Reply):
             return found
         approval, incident = found
-        if not await self._may_decide(approval, incident, user):
-            return await self._refuse(approval, user, Refusal.NOT_APPROVER, self._policy(approval).describe())
+        if not await self.may_decide(approval, incident, user):
+            return await self.refuse(approval, user, Refusal.NOT_APPROVER, self.policy_of(approval).describe())
         return await self._close(approval, user, ApprovalStatus.SKIPPED, "approval.skipped", "Skipped.")
 
     async def mark_done(self, approval_id: str, user: str) -> Reply:
@@ -262,11 +280,13 @@ class ApprovalService:
             return Reply(ReplyKind.INFO, refusal_text(Refusal.CLOSED, approval.status.value))
         return approval, await self.incidents.get_incident_or_raise(approval.incident_id)
 
-    def _policy(self, approval: Approval) -> ApproverPolicy:
+    def policy_of(self, approval: Approval) -> ApproverPolicy:
+        """Who may decide about this request."""
         return ApproverPolicy.from_strings(approval.approvers, self.settings.responder_usergroup)
 
-    async def _may_decide(self, approval: Approval, incident: Incident, user: str) -> bool:
-        return await self._policy(approval).allows(user, incident, self.presenter.members, approval.created_at)
+    async def may_decide(self, approval: Approval, incident: Incident, user: str) -> bool:
+        """Whether `user` is one of the request's approvers."""
+        return await self.policy_of(approval).allows(user, incident, self.presenter.members, approval.created_at)
 
     async def _gate(self, approval: Approval, incident: Incident, user: str) -> tuple[Refusal, str] | None:
         switch = kill_switch_refusal(self.settings.kill_switch, incident)
@@ -277,8 +297,8 @@ class ApprovalService:
         allowed = allowed_environments(remediation.safety, runbook.environments) if remediation else []
         if not environment_allowed(incident.environment, allowed):
             return Refusal.ENVIRONMENT, incident.environment
-        if user != BOT_ACTOR and not await self._may_decide(approval, incident, user):
-            policy = self._policy(approval)
+        if user != BOT_ACTOR and not await self.may_decide(approval, incident, user):
+            policy = self.policy_of(approval)
             if policy.names_commander() and self_granted_commander(incident, user, approval.created_at):
                 return Refusal.SELF_MADE_COMMANDER, f"approvers: {policy.describe()}"
             return Refusal.NOT_APPROVER, policy.describe()
@@ -288,7 +308,7 @@ class ApprovalService:
         fresh = await self.incidents.get_incident_or_raise(incident.id)
         switch = kill_switch_refusal(self.settings.kill_switch, fresh)
         if switch is not None:
-            return await self._refuse(approval, actor, switch)
+            return await self.refuse(approval, actor, switch)
         remediation = self.responder.runbook(approval.runbook_id).remediation(approval.step_id)
         limit = remediation.safety.max_per_hour if remediation is not None else None
         if limit is not None:
@@ -301,8 +321,10 @@ class ApprovalService:
                     approval, [ApprovalStatus.APPROVED], ApprovalStatus.REFUSED, self.clock(), result=detail
                 )
                 await self.presenter.refresh(approval)
-                return await self._refuse(approval, actor, Refusal.RATE_LIMITED, detail)
-        code = await self.store.claim_execution(approval, self.executor.owner, self.clock())
+                return await self.refuse(approval, actor, Refusal.RATE_LIMITED, detail)
+        if self.executor.stopping:
+            return Reply(ReplyKind.INFO, "this bot replica is stopping; click Approve again in a moment")
+        code = await self.executor.claim(approval)
         if code == "expired":
             return await self._expired(approval, actor)
         if code != "ok":
@@ -330,9 +352,10 @@ class ApprovalService:
 
     async def _expired(self, approval: Approval, user: str) -> Reply:
         await self.expire(approval.incident_id, approval.id)
-        return await self._refuse(approval, user, Refusal.EXPIRED)
+        return await self.refuse(approval, user, Refusal.EXPIRED)
 
-    async def _refuse(self, approval: Approval, user: str, reason: Refusal, detail: str = "") -> Reply:
+    async def refuse(self, approval: Approval, user: str, reason: Refusal, detail: str = "") -> Reply:
+        """Count, audit and word a refusal for the person who clicked."""
         metrics.REFUSALS.labels(reason.value).inc()
         await self.recorder.audit(approval, "approval.refused", user, reason.value, {"detail": detail})
         return Reply(ReplyKind.REFUSED, refusal_text(reason, detail), reason)

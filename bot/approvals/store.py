@@ -97,11 +97,17 @@ class ApprovalStore:
         )
         return Recorded(str(code), [u for u in str(by).split(",") if u])
 
-    async def claim_execution(self, approval: Approval, owner: str, now: float) -> str:
-        """Claim the one execution of an approved request; 'ok' for exactly one caller, whatever the replica."""
+    async def claim_execution(
+        self, approval: Approval, owner: str, now: float, record: dict[str, str] | None = None
+    ) -> str:
+        """Claim the one execution of an approved request; 'ok' for exactly one caller, whatever the replica.
+
+        `record` (lease, owner process) is written in the same script, so a claim never exists without it.
+        """
         marker = self.keys.execution(approval.incident_id, idempotency_key(approval.id, approval.params_hash))
         keys = [self.keys.approval(approval.incident_id, approval.id), marker]
-        return str(await _call(self._claim(keys=keys, args=[now, owner, self.retention_s * 1000])))
+        pairs = [x for item in (record or {}).items() for x in item]
+        return str(await _call(self._claim(keys=keys, args=[now, owner, self.retention_s * 1000, *pairs])))
 
     async def transition(
         self,

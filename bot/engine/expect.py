@@ -23,7 +23,7 @@ def check_expectation(output: ActionOutput, patterns: list[str], allow_failure: 
         return True, "the action failed, which this step allows" + (
             f"; all {len(patterns)} patterns matched" if patterns else ""
         )
-    return True, f"all {len(patterns)} patterns matched" if patterns else "the action succeeded"
+    return True, f"all {len(patterns)} patterns matched" if patterns else "no output pattern declared"
 
 
 def _last_line(text: str) -> str:

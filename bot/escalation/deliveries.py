@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -39,6 +39,7 @@ class Medium(StrEnum):
     PAGER = "pager"
     DM = "dm"
     POST = "post"
+    NOTICE = "notice"  # a warning in the channel: a pager refused this page's event
 
 
 class Waiting(BotError):
@@ -61,6 +62,7 @@ class Delivery:
     reason: str
     targets: tuple[PageTarget, ...]
     paged_at: datetime
+    note: str = ""
 
     @property
     def job_id(self) -> str:
@@ -82,6 +84,7 @@ class Delivery:
             "reason": self.reason,
             "targets": [{"kind": t.kind.value, "id": t.id, "via": t.via} for t in self.targets],
             "paged_at": self.paged_at.isoformat(),
+            "note": self.note,
         }
 
     @classmethod
@@ -96,6 +99,7 @@ class Delivery:
             reason=str(payload["reason"]),
             targets=tuple(PageTarget(TargetKind(t["kind"]), str(t["id"]), t.get("via")) for t in payload["targets"]),
             paged_at=datetime.fromisoformat(str(payload["paged_at"])),
+            note=str(payload.get("note", "")),
         )
 
 
@@ -194,6 +198,10 @@ class PageDeliveries:
         except Undeliverable as exc:
             await self.store.redis.set(marker, "undeliverable", px=int(self.config.marker_ttl_s * 1000))
             await self._settle(delivery, failures + 1, f"not sent: {exc}", "undeliverable", late)
+            if delivery.medium is Medium.PAGER:
+                # People must learn the pager did not page: a warning in the channel, durable like the rest.
+                notice = replace(delivery, medium=Medium.NOTICE, note=f"{delivery.target} page not sent: {exc}")
+                await self.timers.arm_many(delivery_timers([notice], self.clock()))
             return
         except Exception as exc:  # every failure is retried; it is logged and, past the threshold, dead-lettered
             await self._retry(timer, delivery, failures + 1, exc)

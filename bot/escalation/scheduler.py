@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.alerts import utcnow
 from bot.errors import BotError, InvalidInput
+from bot.escalation.lease import LeaseLost, LeaseTerms, Sleep, race, run_under_lease
 from bot.escalation.timers import ClaimedTimer, TimerStore
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,15 @@ class SchedulerConfig:
     late_after_s: float = 30.0
     max_attempts: int = 5
     retry_after_s: float = 5.0
+    # The handler is cancelled when this much of its lease is left unrenewed (None: a quarter of lease_s).
+    lease_margin_s: float | None = None
+    # One tick's Redis work (requeue, claim, plan) gets this long, so a hung call never stalls later ticks.
+    tick_timeout_s: float = 2.0
+
+    @property
+    def lease_terms(self) -> LeaseTerms:
+        """Renewal period and cancel margin for this lease length."""
+        return LeaseTerms.for_lease(self.lease_s, self.lease_margin_s)
 
 
 @dataclass
@@ -67,6 +77,8 @@ class SchedulerStats:
     failed: int = 0
     dropped: int = 0
     superseded: int = 0
+    leases_lost: int = 0
+    stalled_ticks: int = 0
     lateness_s: list[float] = field(default_factory=list)
 
 
@@ -79,10 +91,13 @@ class TimerScheduler:
         config: SchedulerConfig | None = None,
         clock: Callable[[], datetime] = utcnow,
         record_lateness: bool = False,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.timers = timers
         self.config = config or SchedulerConfig()
         self.clock = clock
+        # Every wait (lease renewals, tick bounds) goes through `sleep`, so tests can move time instead.
+        self.sleep = sleep
         self.stats = SchedulerStats()
         self.started_at: datetime | None = None
         self._record_lateness = record_lateness
@@ -105,9 +120,14 @@ class TimerScheduler:
         """Registered timer kinds."""
         return sorted(self._handlers)
 
-    async def start(self) -> None:
-        """Start ticking; timers that fell due while no replica ran fire at once, marked late."""
+    async def start(self, ticking: bool = True) -> None:
+        """Start ticking; timers that fell due while no replica ran fire at once, marked late.
+
+        With `ticking=False` nothing runs on its own: the caller calls `pump()` (tests on a manual clock).
+        """
         self.started_at = self.clock()
+        if not ticking:
+            return
         self._aps = AsyncIOScheduler(timezone="UTC")
         self._aps.add_job(
             self.pump,
@@ -135,14 +155,27 @@ class TimerScheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*pending, return_exceptions=True)
 
+    async def drain(self) -> None:
+        """Wait until no handler or completion is in flight."""
+        while self._inflight:
+            await asyncio.wait(set(self._inflight))
+
     async def pump(self) -> int:
         """One round: requeue expired leases, claim what is due, dispatch it; returns how many were claimed."""
         if self._lock.locked():
             return 0
         async with self._lock:
+            tick = asyncio.ensure_future(self._tick())
+            if not await race(tick, self.config.tick_timeout_s, self.sleep):
+                # A hung Redis: give up this tick rather than hold every later one. A claim cut off here
+                # may still land; its timers come back when their lease runs out.
+                tick.cancel()
+                await asyncio.gather(tick, return_exceptions=True)
+                self.stats.stalled_ticks += 1
+                log.warning("timer tick gave up after %g s; Redis is slow or unreachable", self.config.tick_timeout_s)
+                return 0
             try:
-                claimed, backlog = await self._claim_for_one_tick()
-                await self._plan_nearest()
+                claimed, backlog = tick.result()
             except BotError:
                 log.exception("timer pump failed; retrying next tick")
                 return 0
@@ -151,6 +184,11 @@ class TimerScheduler:
             task = asyncio.get_running_loop().create_task(self.pump())
             self._pumps.add(task)
             task.add_done_callback(self._pumps.discard)
+        return claimed
+
+    async def _tick(self) -> tuple[int, bool]:
+        claimed = await self._claim_for_one_tick()
+        await self._plan_nearest()
         return claimed
 
     async def _claim_for_one_tick(self) -> tuple[int, bool]:
@@ -165,9 +203,13 @@ class TimerScheduler:
                 await asyncio.wait(set(self._inflight), timeout=left, return_when=asyncio.FIRST_COMPLETED)
                 continue
             limit = min(self.config.batch, free)
-            claimed = await self.timers.claim_due(self.clock(), limit, self.config.lease_s)
+            sent_at = self.clock()
+            claimed = await self.timers.claim_due(sent_at, limit, self.config.lease_s)
+            # The lease runs from the time the claim was sent (the script stores exactly that), so a claim
+            # whose reply was slow has less left: the handler's supervision starts from there.
+            expires_at = sent_at + timedelta(seconds=self.config.lease_s)
             for timer in claimed:
-                self._spawn(timer)
+                self._spawn(timer, expires_at)
             total += len(claimed)
             if len(claimed) < limit:
                 return total, False
@@ -191,22 +233,27 @@ class TimerScheduler:
             max_instances=2,
         )
 
-    def _spawn(self, timer: ClaimedTimer) -> None:
-        task = asyncio.get_running_loop().create_task(self._fire(timer))
+    def _spawn(self, timer: ClaimedTimer, expires_at: datetime) -> None:
+        task = asyncio.get_running_loop().create_task(self._fire(timer, expires_at))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
 
-    async def _fire(self, timer: ClaimedTimer) -> None:
+    async def _fire(self, timer: ClaimedTimer, expires_at: datetime) -> None:
         try:
-            await self._fire_once(timer)
+            await self._fire_once(timer, expires_at)
         except BotError:
             # The lease stays with us until it expires; then another tick requeues the timer.
             log.exception("timer %s: store call failed during dispatch", timer.id)
 
-    async def _fire_once(self, timer: ClaimedTimer) -> None:
+    async def _fire_once(self, timer: ClaimedTimer, expires_at: datetime) -> None:
         fired = self._fired(timer)
         try:
-            await self._run_with_lease(timer, fired)
+            await self._run_with_lease(timer, fired, expires_at)
+        except LeaseLost as lost:
+            # Not ours any more: no retry, no completion; whoever claims it next runs it.
+            self.stats.leases_lost += 1
+            log.warning("timer %s (%s): handler cancelled, lease lost: %s", timer.id, timer.kind, lost)
+            return
         except Exception as exc:
             await self._failed(timer, exc)
             return
@@ -258,18 +305,18 @@ class TimerScheduler:
             late=timer.due_at < started or now - timer.due_at > late_cut,
         )
 
-    async def _run_with_lease(self, timer: ClaimedTimer, fired: FiredTimer) -> None:
+    async def _run_with_lease(self, timer: ClaimedTimer, fired: FiredTimer, expires_at: datetime) -> None:
         handler = self._handlers.get(timer.kind)
         if handler is None:
             raise InvalidInput(f"no handler registered for timer kind {timer.kind!r}")
-        task = asyncio.ensure_future(handler(fired))
-        renew_every = self.config.lease_s / 3
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=renew_every)
-            if done:
-                return task.result()
-            # A live claimant keeps its lease; only a dead or stalled one loses it.
-            await self.timers.extend(timer.id, timer.token, self.clock(), self.config.lease_s)
+        terms = self.config.lease_terms
+        if (expires_at - self.clock()).total_seconds() <= terms.margin_s:
+            raise LeaseLost("the claim came back with too little of its lease left to start")
+
+        async def renew(now: datetime) -> bool:
+            return await self.timers.extend(timer.id, timer.token, now, self.config.lease_s)
+
+        await run_under_lease(handler(fired), renew, expires_at, terms, self.clock, self.sleep)
 
     async def _failed(self, timer: ClaimedTimer, exc: Exception) -> None:
         log.error("timer %s (%s) failed on attempt %d", timer.id, timer.kind, timer.attempts, exc_info=exc)

@@ -77,6 +77,18 @@ class Notifier(Protocol):
         ...
 
 
+class IncidentObserver(Protocol):
+    """Something that follows incidents opening and ending (the status page); told after the channel work."""
+
+    async def incident_opened(self, incident: Incident) -> None:
+        """The incident was opened (its channel is provisioned)."""
+        ...
+
+    async def incident_ended(self, incident: Incident) -> None:
+        """The incident was resolved or closed."""
+        ...
+
+
 class IncidentFlows:
     """Turns recorded alerts into incident work; the Slack part runs in the background."""
 
@@ -95,6 +107,8 @@ class IncidentFlows:
         self.tasks = tasks or TaskSupervisor()
         self.escalation = escalation
         self.guard = guard
+        # Added by the composition root: each is told when an incident opens and ends.
+        self.observers: list[IncidentObserver] = []
 
     async def receive_alerts(self, alerts: Sequence[Alert]) -> list[AlertOutcome]:
         """Record each alert (synchronously, so the sender's 2xx means stored), then follow up in the background."""
@@ -153,6 +167,8 @@ class IncidentFlows:
         """Resolved or closed: stop paging and refresh the channel."""
         if self.escalation is not None:
             await self.escalation.incident_ended(incident)
+        for observer in self.observers:
+            await observer.incident_ended(incident)
 
     def _follow_up(self, outcome: AlertOutcome, alert: Alert) -> None:
         incident = outcome.incident
@@ -227,6 +243,8 @@ class IncidentFlows:
         incident = await self.notifier.incident_opened(incident, runbook)
         if self.escalation is not None:
             await self.escalation.incident_opened(incident, runbook.escalation if runbook else None)
+        for observer in self.observers:
+            await observer.incident_opened(incident)
         if runbook is not None:
             await self.diagnose_and_plan(incident, runbook, alert)
         return incident

@@ -60,6 +60,8 @@ class Incident(BaseModel):
     channel_name: str | None = None
     header_ts: str | None = None
     escalation_ts: str | None = None
+    # The incident's announcement in INCIDENTS_CHANNEL: published updates are threaded under it.
+    announcement_ts: str | None = None
     commander: str | None = None
     # Who set the commander, and when: an approval for role:commander needs one not self-granted after the request.
     commander_set_by: str | None = None
@@ -148,6 +150,13 @@ class TimelineEvent:
     data: dict[str, Any] = field(default_factory=dict)
     at: datetime = field(default_factory=utcnow)
     stream_id: str | None = None
+
+    def headline(self) -> str:
+        """`type: summary` for display, without repeating the type when the summary already starts with it."""
+        kind = self.type.value
+        if self.summary.lower().startswith((f"{kind}:", f"{kind} ")):
+            return self.summary
+        return f"{kind}: {self.summary}"
 
     def to_fields(self) -> dict[str, str]:
         """Flatten to Redis stream fields."""

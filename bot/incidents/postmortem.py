@@ -70,7 +70,7 @@ def _timeline(events: Sequence[TimelineEvent]) -> list[str]:
     alerts = [e for e in events if e.type is EventType.ALERT]
     for event in events:
         if event.type in _TIMELINE_KINDS:
-            lines.append(f"| {event.at:%H:%M:%S} | {event.type.value}: {_cell(event.summary)} | {_cell(event.actor)} |")
+            lines.append(f"| {event.at:%H:%M:%S} | {_cell(event.headline())} | {_cell(event.actor)} |")
     lines += ["", f"{len(alerts)} alert notification(s) were recorded for this incident.", ""]
     return lines
 

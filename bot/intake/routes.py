@@ -5,7 +5,8 @@ Order: unknown source 404 → method 405 → declared body size 413 → auth by 
 byte of the body is read) → content type 415 → body read, bounded in size (413) and time (408) →
 PagerDuty signature 401 → decoding 400 (`invalid_encoding`, `invalid_json`, `nesting_too_deep`,
 `invalid_text`) → shape 400 `invalid_payload` (naming every bad field) → sink → 202.
-A StoreError or ConflictError from the sink is a 503 with Retry-After, so the sender retries.
+A StoreError or ConflictError from the sink is a 503 with Retry-After, so the sender retries; so is a
+sink that has not answered within WEBHOOK_DEADLINE_S (its write goes on and the retry finds it done).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.incidents.store import AlertOutcome
 from bot.intake.auth import HeaderVerdict, check_headers, is_authenticated
 from bot.intake.batch import IntakeBatch
 from bot.intake.common import INVALID_PAYLOAD
+from bot.intake.deadline import AnswerDeadline, DeadlinePassed
 from bot.intake.sink import AlertSink
 from bot.intake.sources import Source, get_source, list_sources
 from bot.settings import Settings
@@ -41,6 +43,11 @@ def add_alert_routes(app: web.Application, settings: Settings, sink: AlertSink) 
     webhook = AlertWebhook(settings, sink)
     app.router.add_route("*", ROUTE, webhook.handle, expect_handler=webhook.expect)
 
+    async def drain_late_writes(app: web.Application) -> None:
+        await webhook.deadline.drain(within_s=5.0)
+
+    app.on_shutdown.append(drain_late_writes)
+
 
 class AlertWebhook:
     """The one handler behind every alert source URL."""
@@ -48,6 +55,7 @@ class AlertWebhook:
     def __init__(self, settings: Settings, sink: AlertSink) -> None:
         self.settings = settings
         self.sink = sink
+        self.deadline = AnswerDeadline(settings.webhook_deadline_s)
 
     async def handle(self, request: web.Request) -> web.Response:
         """Run one delivery through the checks, then the sink."""
@@ -121,8 +129,8 @@ class AlertWebhook:
         if batch.is_empty:
             return web.json_response(summarise(batch, []), status=202)
         try:
-            outcomes = await self.sink.accept(batch)
-        except (StoreError, ConflictError) as exc:
+            outcomes = await self.deadline.run(self.sink.accept(batch))
+        except (StoreError, ConflictError, DeadlinePassed) as exc:
             log.error("webhook deferred: store unavailable", extra={"source": batch.source, "error": str(exc)})
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
             return error_response(503, "store_unavailable", "try again later", headers=headers)

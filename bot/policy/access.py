@@ -59,6 +59,7 @@ DEFAULT_RULES: dict[str, AccessRule] = {
     DECLARE_PROTECTED: _rule((R.INCIDENT_ADMIN, R.ONCALL)),
     **{name: _rule((R.ANYONE,)) for name in ("help", "status", "timeline", "list", "oncall")},
     **{name: _rule(_RESPONDERS) for name in ("ack", "update", "note", "mitigating", "request", "postmortem")},
+    "followup": _rule(_RESPONDERS),
     **{
         name: _rule(_LEADS, (R.RESPONDER, R.COMMANDER, R.INCIDENT_ADMIN))
         for name in ("resolve", "close", "reopen", "severity", "pause", "resume")

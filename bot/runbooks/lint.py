@@ -12,6 +12,7 @@ from bot.runbooks.hookcheck import check_hooks
 from bot.runbooks.loader import LoadedRunbook, load_file
 from bot.runbooks.problems import Level, Problem
 from bot.runbooks.schema import Loc, Remediation, Runbook, iter_conditions
+from bot.statuspage.config import STATUSPAGE_FILE, check_statuspage_file, statuspage_path
 
 PRODUCTION = frozenset({"prod", "production"})
 # Telling people is not changing systems: these actions need neither approval nor a rollback.
@@ -150,9 +151,13 @@ def lint_paths(paths: Iterable[Path]) -> list[Problem]:
     for folder in (p for p in paths if p.is_dir()):
         problems += check_escalation_folder(folder / ESCALATION_DIR)
         problems += check_access_file(access_path(folder))
+        problems += check_statuspage_file(statuspage_path(folder))
     for path in runbook_files(paths):
         if path.name == ACCESS_FILE.name and path.parent.name == ACCESS_FILE.parent.name:
             problems += check_access_file(path)  # named on its own: the access policy, not a runbook
+            continue
+        if path.name == STATUSPAGE_FILE.name and path.parent.name == STATUSPAGE_FILE.parent.name:
+            problems += check_statuspage_file(path)
             continue
         loaded, found = lint_file(path)
         problems += found

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from bot.policy.offering import describe_offer
+from bot.policy.trust import DEFAULT_LEVEL, TrustLevel
 from bot.runbooks.simulate import Simulation
+
+# (runbook id, step id, environment) → trust level; the CLI passes the deployment's trust file.
+LevelOf = Callable[[str, str, str], TrustLevel]
+
+
+def _default_level(runbook_id: str, step_id: str, environment: str) -> TrustLevel:
+    return DEFAULT_LEVEL
 
 
 def _value(value: object) -> str:
@@ -10,7 +21,7 @@ def _value(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def render_simulation(simulation: Simulation) -> str:
+def render_simulation(simulation: Simulation, level_of: LevelOf = _default_level) -> str:
     """The matched runbook, each diagnostic's verdict, the decisions and why, the steps and their guards."""
     alert, runbook = simulation.alert, simulation.runbook
     lines = [f"alert     {alert.name}  service={alert.service}  env={alert.environment}  severity={alert.severity}"]
@@ -38,7 +49,10 @@ def render_simulation(simulation: Simulation) -> str:
         remediation = step.remediation
         action = f" -> {remediation.action.type}" if remediation.action else ""
         lines.append(f"  {number}. {step.step_id} [{remediation.kind}{action}] {remediation.name}")
-        lines.append(f"     because {step.decision_id}; guards: {', '.join(step.guards) or 'none'}")
+        # The same evaluation the live bot makes when it offers the step (trust level included).
+        offer = describe_offer(remediation, level_of(runbook.id, step.step_id, alert.environment))
+        others = [g for g in step.guards if not g.startswith(("approval ", "manual:"))]
+        lines.append(f"     because {step.decision_id}; {offer}" + (f"; guards: {', '.join(others)}" if others else ""))
     if not steps:
         lines.append("  none")
     for skipped in simulation.plan.skipped if simulation.plan else ():

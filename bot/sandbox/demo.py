@@ -9,6 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.emulator.alert_panel import AlertScenario
+
 
 class Storefront:
     """A loopback 'checkout storefront' that answers, but slowly, so the demo has something to find."""
@@ -70,3 +72,15 @@ def demo_alert(storefront_url: str) -> dict[str, Any]:
         "externalURL": "http://alertmanager.sandbox",
         "alerts": [alert],
     }
+
+
+def demo_scenarios(storefront_url: str) -> list[AlertScenario]:
+    """Every alert the sandbox page offers to fire: the one list to change when the demo's scenarios change."""
+    return [
+        AlertScenario(
+            "checkout-latency",
+            "Checkout p99 above 1 s: the demo runbook finds the slow storefront",
+            "alertmanager",
+            lambda: demo_alert(storefront_url),
+        ),
+    ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.app import BotApp
 from bot.sandbox.emulator import RateLimitConfig, SlackEmulator
+from bot.sandbox.emulator.alert_panel import AlertScenario
 from bot.settings import Settings, load_settings
 
 SANDBOX_WEBHOOK_TOKEN = "sandbox-webhook-token"
@@ -40,9 +42,13 @@ async def start_sandbox(
     rate_limits: bool = False,
     rate_scale: float = 1.0,
     http_port: int = 0,
+    scenarios: Callable[[], Sequence[AlertScenario]] = list,
     **overrides: Any,
 ) -> SandboxStack:
-    """Start the emulator and a bot pointed at it (embedded Valkey when `redis_url` is None)."""
+    """Start the emulator and a bot pointed at it (embedded Valkey when `redis_url` is None).
+
+    `scenarios` lists the alerts the emulator's page may fire at the bot's webhook.
+    """
     # Our rate_scale speeds limits up; the emulator's stretches its windows, hence the inverse.
     emulator = SlackEmulator(rate_limits=RateLimitConfig(enabled=rate_limits, rate_scale=1 / rate_scale))
     await emulator.start()
@@ -70,4 +76,6 @@ async def start_sandbox(
     except BaseException:
         await emulator.stop()
         raise
-    return SandboxStack(emulator, bot, settings)
+    stack = SandboxStack(emulator, bot, settings)
+    emulator.set_alert_target(stack.webhook_url, SANDBOX_WEBHOOK_TOKEN, scenarios)
+    return stack

@@ -9,8 +9,10 @@ from typing import Any
 from bot.approvals.models import Approval, ApprovalKind, ApprovalStatus
 from bot.approvals.ports import ExecutionOutcome
 from bot.engine.types import DiagnosticResult
+from bot.errors import InvalidInput
+from bot.policy.approvers import EntryKind, parse_entry
 from bot.slack.blocks import MAX_BLOCKS, VERDICT_ICON, Block, format_value, mrkdwn, section
-from bot.slack.escape import code_block, escape_text, truncate
+from bot.slack.escape import code_block, escape_keeping_mentions, escape_text, truncate
 
 OUTPUT_EXCERPT = 2500
 BUTTON_TEXT = 75
@@ -23,19 +25,29 @@ class ActionId(StrEnum):
     DRY_RUN = "dry_run_step"
     SKIP = "skip_step"
     MARK_DONE = "mark_step_done"
+    VERIFIED_OK = "verified_ok_step"
+    VERIFIED_FAILED = "verified_failed_step"
+    RUN_AGAIN = "run_again_step"
 
 
 STATE_TEXT = {
     ApprovalStatus.SHADOW: ":ghost: *shadow mode*: not run; what would run is logged",
     ApprovalStatus.EXECUTING: ":hourglass_flowing_sand: approved by {by} · running",
     ApprovalStatus.APPROVED: ":hourglass_flowing_sand: approved by {by} · starting",
-    ApprovalStatus.SUCCEEDED: ":white_check_mark: approved by {by} · succeeded: {result}",
+    ApprovalStatus.SUCCEEDED: ":white_check_mark: approved by {by} · succeeded ({result})",
     ApprovalStatus.FAILED: ":x: approved by {by} · failed: {result}",
     ApprovalStatus.DONE: ":white_check_mark: done by {finished}",
     ApprovalStatus.SKIPPED: ":fast_forward: skipped by {finished}",
     ApprovalStatus.EXPIRED: ":hourglass: *expired* · nothing ran",
     ApprovalStatus.REFUSED: ":no_entry: refused: {result}",
+    ApprovalStatus.UNKNOWN: ":grey_question: approved by {by} · *outcome unknown: verify* — {result}",
+    ApprovalStatus.INTERRUPTED: ":grey_question: approved by {by} · *interrupted, outcome unknown: verify* — {result}",
+    ApprovalStatus.RERUN: ":repeat: outcome was unknown · {result}",
 }
+
+
+# Outcomes a person can set on an unsettled step (Verified OK, Failed, Run again); the line names them.
+SETTLED_BY_PERSON = (ApprovalStatus.SUCCEEDED, ApprovalStatus.FAILED, ApprovalStatus.RERUN)
 
 
 def _button(text: str, action: ActionId, approval_id: str, style: str | None = None) -> dict[str, Any]:
@@ -76,16 +88,21 @@ def buttons(approval: Approval) -> list[dict[str, Any]]:
     return [approve, _button("Dry run", ActionId.DRY_RUN, approval.id), _button("Skip", ActionId.SKIP, approval.id)]
 
 
+def risk_text(approval: Approval) -> str:
+    """Irreversible, manual, the rollback offered on failure, else plainly "no rollback" (never a bare "reversible")."""
+    if approval.irreversible:
+        return ":warning: *irreversible*"
+    if approval.kind is ApprovalKind.MANUAL:
+        return "manual"
+    rollback = next((g for g in approval.guards if g.startswith("rollback: ")), None)
+    if rollback is None:
+        return "no rollback"
+    return f"if it fails, a rollback ({escape_text(rollback.removeprefix('rollback: '))}) is offered"
+
+
 def step_text(approval: Approval) -> str:
     """What the step is, exactly what will run, its risk and why it is offered."""
-    risk = (
-        ":warning: *irreversible*"
-        if approval.irreversible
-        else "reversible"
-        if approval.kind is not ApprovalKind.MANUAL
-        else "manual"
-    )
-    text = f"*{escape_text(approval.name)}* ({approval.kind.value}) · risk: {risk}"
+    text = f"*{escape_text(approval.name)}* ({approval.kind.value}) · risk: {risk_text(approval)}"
     if approval.description:
         text += f"\n{escape_text(approval.description)}"
     if approval.what_runs:
@@ -93,8 +110,18 @@ def step_text(approval: Approval) -> str:
     if approval.instructions:
         text += f"\n*Instructions:* {escape_text(approval.instructions)}"
     if approval.reason:
-        text += f"\n_why: {escape_text(approval.reason)}_"
+        text += f"\n_why: {escape_keeping_mentions(approval.reason)}_"
     return text
+
+
+def approver_mention(entry: str) -> str:
+    """An approvers entry as Slack shows it: a user or group mention, `@handle`, or the role."""
+    try:
+        parsed = parse_entry(entry)
+    except InvalidInput:
+        return escape_text(entry)
+    # `@handle` groups stay as typed (escaped); ids become mentions Slack renders with the current name.
+    return escape_text(entry) if parsed.kind is EntryKind.GROUP and entry.startswith("@") else str(parsed)
 
 
 def state_line(approval: Approval, now: float) -> str:
@@ -103,8 +130,11 @@ def state_line(approval: Approval, now: float) -> str:
     lapsed = approval.status in (ApprovalStatus.PENDING, ApprovalStatus.SHADOW) and approval.expires_at <= now
     template = STATE_TEXT[ApprovalStatus.EXPIRED] if lapsed else STATE_TEXT.get(approval.status)
     if template is not None:
-        return template.format(by=by, result=escape_text(approval.result or ""), finished=f"<@{approval.finished_by}>")
-    who = ", ".join(escape_text(a) for a in approval.approvers) or "anyone"
+        line = template.format(by=by, result=escape_text(approval.result or ""), finished=f"<@{approval.finished_by}>")
+        if approval.status in SETTLED_BY_PERSON and approval.finished_by[:1] in ("U", "W"):
+            line += f" · by <@{approval.finished_by}>"
+        return line
+    who = ", ".join(approver_mention(a) for a in approval.approvers) or "anyone"
     left = max(0, int(approval.expires_at - now))
     line = f"approvers: {who} · trust: {approval.trust} · expires in {left}s"
     if approval.required > 1:
@@ -117,11 +147,11 @@ def state_line(approval: Approval, now: float) -> str:
 
 
 def plan_message(title: str, approvals: Sequence[Approval], notes: Sequence[str], now: float) -> list[Block]:
-    """The plan: one section per step, its state, and buttons while it is open."""
+    """The plan: one section per step, its state, and buttons while it is open (`title` is mrkdwn, escaped)."""
     if not approvals:
-        blocks = [section(f":mag: *No further step offered* — {escape_text(title)}")]
+        blocks = [section(f":mag: *No further step offered* — {title}")]
     else:
-        blocks = [section(f":compass: *Next safe step* — {escape_text(title)}")]
+        blocks = [section(f":compass: *Next safe step* — {title}")]
         for approval in approvals[: (MAX_BLOCKS - 2) // 3]:
             blocks.append(section(step_text(approval), block_id=f"step:{approval.id}"))
             blocks.append({"type": "context", "elements": [mrkdwn(state_line(approval, now))]})
@@ -172,3 +202,35 @@ def before_after(before: dict[str, Any], after: Sequence[DiagnosticResult]) -> l
         lines.append(f"*{escape_text(result.name)}*: {was} → {now}")
     body = "\n".join(lines) or "no diagnostics to compare"
     return [section(":bar_chart: *Before → after*"), section(truncate(body, 2900))]
+
+
+def verify_buttons(approval: Approval) -> list[dict[str, Any]]:
+    """The three ways to settle an unknown outcome; Run again only creates a new request."""
+    return [
+        _button("Verified OK", ActionId.VERIFIED_OK, approval.id, "primary"),
+        _button("Failed: offer rollback", ActionId.VERIFIED_FAILED, approval.id, "danger"),
+        _button("Run again", ActionId.RUN_AGAIN, approval.id),
+    ]
+
+
+def verify_message(approval: Approval) -> list[Block]:
+    """ "Outcome unknown: verify": what was running, why nobody knows how it ended, and the buttons while open."""
+    word = "interrupted" if approval.status is ApprovalStatus.INTERRUPTED else "lost its runner"
+    head = f":grey_question: *Outcome unknown: verify* — *{escape_text(approval.name)}* {word}"
+    body = f"*It was running:* `{escape_text(approval.what_runs)}`" if approval.what_runs else ""
+    why = f"_{escape_text(approval.result)}_" if approval.status.is_unsettled and approval.result else ""
+    blocks: list[Block] = [section("\n".join(x for x in (head, body, why) if x), block_id=f"verify:{approval.id}")]
+    if approval.status.is_unsettled:
+        hint = "Check the target, then say what happened. Nothing runs again without a new approval."
+        blocks.append({"type": "context", "elements": [mrkdwn(hint)]})
+        blocks.append({"type": "actions", "block_id": f"vact:{approval.id}", "elements": verify_buttons(approval)})
+    else:
+        settled = escape_text(approval.result or approval.status.value)
+        who = f" · by <@{approval.finished_by}>" if approval.finished_by[:1] in ("U", "W") else ""
+        blocks.append({"type": "context", "elements": [mrkdwn(f":ballot_box_with_check: settled: {settled}{who}")]})
+    return blocks
+
+
+def verify_text(approval: Approval) -> str:
+    """Notification text of the verify message."""
+    return f"Outcome unknown: verify {approval.name}"

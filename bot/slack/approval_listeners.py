@@ -21,6 +21,7 @@ from bot.slack.access_gate import gate_of
 from bot.slack.approval_blocks import ActionId
 from bot.slack.commands import CommandContext, subcommand
 from bot.slack.errors import reply_for_error
+from bot.slack.escape import escape_keeping_mentions, escape_text
 from bot.slack.gateway import Priority, SlackGateway
 from bot.slack.incident_commands import target_incident
 
@@ -105,8 +106,10 @@ class SlackApprovalPresenter:
 
 
 def _title(incident: Incident | None, group: ApprovalGroup, incident_id: str = "") -> str:
-    name = f"runbook {group.runbook_name}"
-    return f"{incident.id if incident else incident_id} · {name}" + (f" · {group.title}" if group.title else "")
+    # Rendered as mrkdwn as is: the runbook name is escaped here; the bot's own title keeps its mentions.
+    name = f"runbook {escape_text(group.runbook_name)}"
+    title = f" · {escape_keeping_mentions(group.title)}" if group.title else ""
+    return f"{incident.id if incident else incident_id} · {name}{title}"
 
 
 Flow = Callable[[str, str], Awaitable[Reply]]

@@ -10,6 +10,7 @@ from bot.engine.offer import OfferedStep
 from bot.engine.types import DiagnosticResult, Verdict, overall_verdict
 from bot.incidents.models import Incident, Status
 from bot.slack.escape import escape_text, truncate
+from bot.slack.observed import observed
 
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000
@@ -106,10 +107,11 @@ def format_value(value: Any) -> str:
 
 
 def evidence_line(result: DiagnosticResult) -> str:
-    """One line: verdict, step name, value, duration."""
+    """One line: verdict, step name, what it observed (status and latency, exit code, value), duration."""
     seconds = result.duration_ms / 1000
     line = f"{VERDICT_ICON[result.status]} *{escape_text(result.name)}* — {result.status.value}"
-    line += f" · value `{format_value(result.value)}` · {seconds:.2f}s"
+    seen = observed(result, format_value)
+    line += (f" · {seen}" if seen else "") + f" · {seconds:.2f}s"
     if result.error:
         line += f"\n      _{truncate(escape_text(result.error), 200)}_"
     return line

@@ -43,8 +43,9 @@ class Subcommand:
 
 
 REGISTRY: dict[str, Subcommand] = {}
+# Flags that take no value: present means true.
+BOOLEAN_FLAGS = frozenset({"publish"})
 _INCIDENT_ID = re.compile(r"^INC-\d+$", re.IGNORECASE)
-_USER = re.compile(r"^<@([UW][A-Z0-9]+)(\|[^>]*)?>$")
 
 
 def subcommand(name: str, usage: str, help: str) -> Callable[[Handler], Handler]:
@@ -75,7 +76,10 @@ def parse(text: str) -> tuple[str, list[str], dict[str, str]]:
     i = 0
     while i < len(rest):
         word = rest[i]
-        if word.startswith("--") and len(word) > 2:
+        if word[2:] in BOOLEAN_FLAGS and word.startswith("--"):
+            flags[word[2:]] = "true"
+            i += 1
+        elif word.startswith("--") and len(word) > 2:
             if i + 1 >= len(rest):
                 raise InvalidInput(f"{word} needs a value", fields=[word[2:]])
             flags[word[2:]] = rest[i + 1]
@@ -105,9 +109,3 @@ async def dispatch(text: str, user_id: str, channel_id: str, services: BotServic
 def is_incident_id(word: str) -> bool:
     """Whether a word looks like INC-<n>."""
     return bool(_INCIDENT_ID.match(word))
-
-
-def user_mention(word: str) -> str | None:
-    """The user id in a `<@U123|name>` mention, if the word is one."""
-    match = _USER.match(word)
-    return match.group(1) if match else None

@@ -50,7 +50,7 @@ def page_message(incident: Incident, level: int, targets: Sequence[PageTarget], 
     who = ", ".join(mention(t) for t in targets) or "nobody (no one is on call)"
     where = f" in <#{incident.channel_id}>" if incident.channel_id else ""
     level_text = "severity rule" if level == 0 else f"level {level}"
-    text = f":rotating_light: *Paging* {who} for *{escape_text(header_text(incident))}*{where} — {level_text}"
+    text = f":rotating_light: *Paging* {who} for *{header_text(incident)}*{where} — {level_text}"
     return [section(text + f"\n_{escape_text(reason)}_"), ack_button(incident.id)]
 
 

@@ -14,6 +14,7 @@ from bot.errors import BotError
 from bot.policy.access import ACK_BUTTON
 from bot.slack.access_gate import gate_of
 from bot.slack.escalation_blocks import EscalationAction
+from bot.slack.escape import from_slack
 from bot.slack.oncall import oncall_text
 
 if TYPE_CHECKING:
@@ -61,6 +62,6 @@ def register(app: AsyncApp, services: BotServices) -> None:
         if config is None:
             text = "No on-call schedules are configured (runbooks/escalation/)."
         else:
-            service = command.get("text", "").strip() or None
+            service = from_slack(command.get("text", "")).strip() or None
             text = oncall_text(config, service, utcnow())
         await respond(text=text, response_type="ephemeral")

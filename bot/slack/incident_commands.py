@@ -6,11 +6,14 @@ from bot.alerts import Severity, utcnow
 from bot.errors import IncidentNotFound, InvalidInput
 from bot.incidents.models import EventType, Incident, Status, TimelineEvent
 from bot.incidents.postmortem import draft_postmortem
+from bot.incidents.updates import split_status
 from bot.policy.access import DECLARE, DECLARE_PROTECTED, commander_action
 from bot.slack.access_gate import gate_of
-from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand, user_mention
+from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand
 from bot.slack.escalation_listeners import acknowledge_text
-from bot.slack.escape import escape_text, split_text
+from bot.slack.escape import escape_keeping_mentions, escape_text, split_text
+from bot.slack.people import people_of
+from bot.slack.updates import updates_of
 
 
 async def target_incident(ctx: CommandContext, action: str | None = None) -> Incident:
@@ -125,11 +128,13 @@ async def handle_reopen(ctx: CommandContext) -> str:
 @subcommand("commander", "commander @user [INC-n]", "hand the incident to a commander")
 async def handle_commander(ctx: CommandContext) -> str:
     """Assign the commander."""
-    user = user_mention(ctx.args.pop(0)) if ctx.args else None
-    if ctx.args and not is_incident_id(ctx.args[0]):
-        user = None
-    if user is None:
+    # Everything before an optional trailing INC-n names the person: `@carol`, `@Carol Tanaka`, `<@U…>`, an email.
+    incident_arg = [ctx.args.pop()] if ctx.args and is_incident_id(ctx.args[-1]) else []
+    typed = " ".join(ctx.args)
+    if not typed:
         raise InvalidInput("name the commander: `/incident commander @alice`", ["user"])
+    user = await people_of(ctx.services).resolve(typed)
+    ctx.args[:] = incident_arg
     incident = await target_incident(ctx, commander_action(ctx.user_id, user))
 
     def assign(i: Incident) -> list[TimelineEvent]:
@@ -143,23 +148,20 @@ async def handle_commander(ctx: CommandContext) -> str:
     return f"<@{user}> is now commander of {updated.id}."
 
 
-@subcommand("update", "update <text>", "post a status update to the incident timeline")
+@subcommand(
+    "update",
+    "update [investigating|identified|monitoring|resolved:] <text> [--publish]",
+    "post a status update; --publish also sends it to the incidents channel thread and the status page",
+)
 async def handle_update(ctx: CommandContext) -> str:
-    """Record and post a status update."""
+    """Record and post a status update, published to stakeholders with --publish."""
     incident = await target_incident(ctx)
-    text = " ".join(ctx.args).strip()
+    status, text = split_status(" ".join(ctx.args))
     if not text:
-        raise InvalidInput("write the update: `/incident update rolled back, error rate falling`", ["text"])
-    await ctx.services.store.append_timeline(
-        TimelineEvent(EventType.NOTE, incident.id, text, ctx.user_id, {"kind": "status_update"})
-    )
-    if incident.channel_id:
-        await ctx.services.gateway.post_message(
-            incident.channel_id, f":memo: *Status update* from <@{ctx.user_id}>: {escape_text(text)}"
-        )
-    if ctx.services.flows.escalation is not None:
-        await ctx.services.flows.escalation.status_updated(incident.id)
-    return f"Update recorded on {incident.id}."
+        raise InvalidInput("write the update: `/incident update identified: rolled back --publish`", ["text"])
+    publish = "publish" in ctx.flags
+    await updates_of(ctx.services).publish_update_flow(incident.id, ctx.user_id, status, text, publish)
+    return f"Update recorded on {incident.id}" + (" and published." if publish else ".")
 
 
 async def _set_paused(ctx: CommandContext, paused: bool) -> str:
@@ -192,7 +194,7 @@ async def handle_timeline(ctx: CommandContext) -> str:
     """Show the tail of the timeline."""
     incident = await target_incident(ctx)
     events = (await ctx.services.store.read_timeline(incident.id))[-20:]
-    lines = [f"`{e.at:%H:%M:%S}` {e.type.value}: {escape_text(e.summary)}" for e in events]
+    lines = [f"`{e.at:%H:%M:%S}` {escape_keeping_mentions(e.headline())}" for e in events]
     return f"*{incident.id} timeline*\n" + "\n".join(lines)
 
 

@@ -10,9 +10,17 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import metrics
 from bot.services import BotServices
-from bot.slack import approval_listeners, escalation_listeners, incident_commands  # noqa: F401  (registers /incident)
+from bot.slack import (  # noqa: F401  (registers /incident)
+    approval_listeners,
+    escalation_listeners,
+    followup_commands,
+    incident_commands,
+    verify_listeners,
+)
 from bot.slack.commands import dispatch
 from bot.slack.errors import reply_for_error
+from bot.slack.escape import from_slack
+from bot.slack.stale_actions import register as register_stale_actions
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +34,16 @@ def register(app: AsyncApp, services: BotServices) -> None:
         await ack()
         metrics.ACK_SECONDS.labels("slash_commands").observe(time.monotonic() - started)
         try:
-            text = await dispatch(command.get("text", ""), command["user_id"], command["channel_id"], services)
+            typed = from_slack(command.get("text", ""))  # the edge in: Slack's &amp; &lt; &gt; undone, once
+            text = await dispatch(typed, command["user_id"], command["channel_id"], services)
         except Exception as exc:
             text = reply_for_error(exc)
         await respond(text=text, response_type="ephemeral")
 
     approval_listeners.register(app, services)
     escalation_listeners.register(app, services)
+    verify_listeners.register(app, services)
+    register_stale_actions(app)  # keep last: it answers every click no listener above claimed
 
     @app.error
     async def handle_error(error: Exception, body: dict[str, Any]) -> None:

@@ -174,7 +174,15 @@ class SlackNotifier:
         text = (
             f"{render.SEVERITY_ICON[incident.severity.value]} {render.header_text(incident)} → <#{incident.channel_id}>"
         )
-        await self.gateway.post_message(self.policy.incidents_channel, text)
+        ts = await self.gateway.post_message(self.policy.incidents_channel, text)
+        await self.store.update_incident(incident.id, _set_announcement(ts))
+
+
+def _set_announcement(ts: str) -> Callable[[Incident], None]:
+    def mutate(incident: Incident) -> None:
+        incident.announcement_ts = ts
+
+    return mutate
 
 
 def _set_header(ts: str) -> Callable[[Incident], None]:

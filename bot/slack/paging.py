@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.slack import escalation_blocks as render
 from bot.slack.access_gate import remember_dm
 from bot.slack.blocks import section
+from bot.slack.escape import escape_text
 from bot.slack.gateway import Priority, SlackGateway
 from hooks import registry
 from hooks.base import ActionHook, HookContext, HookKind
@@ -36,6 +37,11 @@ class SlackPager:
         """Send one delivery; a Slack failure raises so the job retries; a missing channel raises Waiting."""
         if delivery.medium is Medium.PAGER:
             return await self._external_page(delivery, incident)
+        if delivery.medium is Medium.NOTICE:
+            if not incident.channel_id:
+                raise Waiting("the incident channel is not created yet")
+            await self.gateway.post_message(incident.channel_id, _notice_text(delivery), priority=Priority.PAGE)
+            return "posted"
         blocks = _page_blocks(delivery, incident, late)
         text = _page_text(delivery, incident, late)
         if delivery.medium is Medium.DM:
@@ -65,7 +71,10 @@ class SlackPager:
         else:
             return False
         history = await self.gateway.call("conversations.history", Priority.PAGE, channel=channel, limit=100)
-        return any(_ref_tag(delivery) in str(m.get("text", "")) for m in history.get("messages", []))
+        texts = [str(m.get("text", "")) for m in history.get("messages", [])]
+        if delivery.medium is Medium.NOTICE:
+            return _notice_text(delivery) in texts
+        return any(_ref_tag(delivery) in text for text in texts)
 
     async def _external_page(self, delivery: Delivery, incident: Incident) -> str:
         """Trigger PagerDuty or Opsgenie with the incident's dedup key; configuration problems are not retried."""
@@ -130,6 +139,11 @@ class SlackReminder:
         except UpstreamError:
             log.warning("reminder not posted", extra={"incident": incident.id, "kind": kind.value})
             raise
+
+
+def _notice_text(delivery: Delivery) -> str:
+    # The note carries the pager's own answer: outside text, escaped once here.
+    return f":warning: {escape_text(delivery.note)}"
 
 
 def _ref_tag(delivery: Delivery) -> str:

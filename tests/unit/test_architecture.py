@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import ROOT
 
 CORE = ["bot.alerts", "bot.approvals", "bot.engine", "bot.escalation", "bot.incidents", "bot.policy", "bot.runbooks"]
+CORE += ["bot.statuspage", "bot.followups", "bot.durable"]
 FORBIDDEN = ["aiohttp", "slack_bolt", "slack_sdk", "bot.intake.routes", "bot.sandbox", "bot.slack", "bot.web"]
 
 # Runs in a fresh interpreter: imports the package and every module under it, then lists forbidden modules loaded.

@@ -14,9 +14,9 @@ import httpx
 from bot.cli.base import Command
 from bot.connections import connect, delete_matching
 from bot.logs import configure_logging
-from bot.sandbox.demo import Storefront, demo_alert
+from bot.sandbox.demo import Storefront, demo_alert, demo_scenarios
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack, start_sandbox
-from bot.sandbox.terminal import render_channel
+from bot.sandbox.terminal import TranscriptStream, render_channel
 from bot.settings import Settings, load_settings
 
 SANDBOX_PREFIX = "sandbox"
@@ -70,6 +70,8 @@ def banner(stack: SandboxStack) -> str:
     example = '{"name":"DiskFull","service":"db","title":"disk 95% full"}'
     return "\n".join(
         [
+            f"Open the workspace in a browser: {stack.emulator.page_url}",
+            "",
             "runbook-bot sandbox is running",
             f"  Slack emulator   {stack.emulator.base_url}  (state: GET {stack.emulator.base_url}/_emulator/state)",
             f"  alert webhooks   {url}/alerts/<source>   token: {SANDBOX_WEBHOOK_TOKEN}",
@@ -105,19 +107,27 @@ async def run_sandbox(args: argparse.Namespace) -> int:
         # The emulator's people are on call in the sandbox: alice first, then bob.
         escalation_path=settings.escalation_path or SANDBOX_ESCALATION,
         log_format="text",
+        scenarios=lambda: demo_scenarios(storefront_url),
     )
+    stop = asyncio.Event()
+    transcript = TranscriptStream(stack.emulator.workspace, lambda line: print(line, flush=True))
+    streaming: asyncio.Task[None] | None = None
     try:
         print(banner(stack), flush=True)
+        print("\nEvery message of the workspace appears below as it is posted.", flush=True)
+        streaming = asyncio.create_task(transcript.run(stop))
         if not args.no_demo:
-            print("\nDemo alert fired (CheckoutLatencyHigh). The incident channel:\n", flush=True)
-            print(await fire_demo(stack, storefront_url, args.timeout), flush=True)
+            print("\nDemo alert fired (CheckoutLatencyHigh).", flush=True)
+            await fire_demo(stack, storefront_url, args.timeout)
         if not args.once:
-            print("\nCtrl-C stops the sandbox.", flush=True)
-            stop = asyncio.Event()
+            print(f"\nCtrl-C stops the sandbox. The page: {stack.emulator.page_url}", flush=True)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 asyncio.get_running_loop().add_signal_handler(sig, stop.set)
             await stop.wait()
     finally:
+        stop.set()
+        if streaming is not None:
+            await streaming
         await stack.stop()
         await storefront.stop()
     return 0

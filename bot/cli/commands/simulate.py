@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.cli.base import Command
 from bot.errors import InvalidInput
+from bot.policy.trust import TrustBook, trust_path
 from bot.runbooks.catalog import load_catalog
 from bot.runbooks.render import render_simulation
 from bot.runbooks.simulate import Simulation, alert_from_payload, load_scenario, mismatches, scenario_alert, simulate
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         simulation = _by_symptom(args)
     else:
         raise InvalidInput("give --scenario, --alert, or --service/--symptom")
-    print(render_simulation(simulation))
+    print(render_simulation(simulation, TrustBook(trust_path(args.runbooks)).level))
     for problem in problems:
         print(f"MISMATCH {problem}")
     return 1 if problems or simulation.runbook is None else 0

@@ -31,8 +31,9 @@ async def serve(args: argparse.Namespace) -> None:
     print(f"SLACK_API_URL={api_url}\nSLACK_BOT_TOKEN={emulator.bot_token}\nSLACK_APP_TOKEN={emulator.app_token}")
     print(
         f"control: GET {emulator.base_url}/_emulator/state, POST {emulator.base_url}/_emulator/slash_command",
-        flush=True,
     )
+    # After the settings lines, which drills read first.
+    print(f"the workspace in a browser: {emulator.page_url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -9,8 +9,11 @@ from aiohttp import web
 from bot.sandbox.emulator.delivery import Delivery
 from bot.sandbox.emulator.driver import Driver
 from bot.sandbox.emulator.errors import EmulatorError
+from bot.sandbox.emulator.outcome import Snapshot, collect
 from bot.sandbox.emulator.socket_mode import SocketHub
 from bot.sandbox.emulator.state import Workspace
+
+DEFAULT_WAIT_S = 2.0
 
 
 def _delivery(delivery: Delivery | None) -> dict[str, Any]:
@@ -42,14 +45,24 @@ def add_control_routes(app: web.Application, ws: Workspace, driver: Driver, hub:
     async def state(request: web.Request) -> web.Response:
         return web.json_response(_state(ws))
 
+    async def answered(body: dict[str, Any], call: Any) -> dict[str, Any]:
+        # Wait briefly for the ack and what the bot sends back, so the caller sees the reply.
+        wait_s = float(body.pop("wait", DEFAULT_WAIT_S))
+        before = Snapshot.take(
+            ws, ws.user_or_raise(str(body.get("user"))).id, ws.channel_or_raise(str(body.get("channel")))
+        )
+        delivery = await call(**body)
+        outcome = await collect(ws, delivery, before, wait_s)
+        return {**_delivery(delivery), **outcome}
+
     async def act(request: web.Request) -> web.Response:
         action = request.match_info["action"]
         body: dict[str, Any] = await request.json() if request.body_exists else {}
         try:
             if action == "slash_command":
-                result = _delivery(await driver.slash_command(**body))
+                result = await answered(body, driver.slash_command)
             elif action == "click_button":
-                result = _delivery(await driver.click_button(**body))
+                result = await answered(body, driver.click_button)
             elif action == "submit_view":
                 result = _delivery(await driver.submit_view(**body))
             elif action == "post_user_message":
@@ -59,7 +72,7 @@ def add_control_routes(app: web.Application, ws: Workspace, driver: Driver, hub:
                 result = {"sockets": await hub.disconnect(**body)}
             else:
                 return web.json_response({"ok": False, "error": f"unknown action {action}"}, status=404)
-        except (EmulatorError, TypeError) as exc:
+        except (EmulatorError, TypeError, ValueError) as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=400)
         return web.json_response({"ok": True, **result})
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from bot.sandbox.emulator.alert_panel import AlertPanel, AlertScenario
 from bot.sandbox.emulator.control import add_control_routes
 from bot.sandbox.emulator.delivery import AckRecord, Delivery
 from bot.sandbox.emulator.driver import DEFAULT_EVENTS, Driver
@@ -25,6 +26,7 @@ from bot.sandbox.emulator.server import EmulatorServer
 from bot.sandbox.emulator.socket_mode import Connection, SocketHub, SocketModeConfig
 from bot.sandbox.emulator.state import Workspace, random_id
 from bot.sandbox.emulator.validation import check_channel_name
+from bot.sandbox.emulator.webui import WebUi
 from bot.sandbox.emulator.workspace_seed import (
     BOT_ID,
     BOT_USER_ID,
@@ -76,6 +78,7 @@ class SlackEmulator(WorkspaceQueries):
         self._server = EmulatorServer(
             self.workspace, self.hub, self.responses, self.limiter, (self.bot_token, self.app_token), self.faults
         )
+        self.webui = WebUi(self.workspace)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._address: tuple[str, int] | None = None
@@ -91,6 +94,7 @@ class SlackEmulator(WorkspaceQueries):
         application = self._server.application()
         add_fault_routes(application, self.faults, self.fault, self.clear_faults)
         add_control_routes(application, self.workspace, self.driver, self.hub)
+        self.webui.add_routes(application)
         runner = web.AppRunner(application, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -105,6 +109,7 @@ class SlackEmulator(WorkspaceQueries):
         """Close every socket and the HTTP server."""
         if self._runner is None:
             return
+        self.webui.close()
         for task in list(self._fault_tasks):
             task.cancel()
         await asyncio.gather(*self._fault_tasks, return_exceptions=True)
@@ -133,6 +138,15 @@ class SlackEmulator(WorkspaceQueries):
     def api_url(self) -> str:
         """The Web API base URL for SLACK_API_URL / AsyncWebClient(base_url=...)."""
         return self.base_url + "/api/"
+
+    @property
+    def page_url(self) -> str:
+        """The web page showing the workspace."""
+        return self.base_url + "/"
+
+    def set_alert_target(self, webhook_url: str, token: str, scenarios: Callable[[], Sequence[AlertScenario]]) -> None:
+        """Let the page's alert panel fire `scenarios()` at the bot's webhook with its token."""
+        self.webui.panel = AlertPanel(webhook_url, token, scenarios)
 
     @property
     def team_id(self) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.views import View as SdkView
 
-from bot.sandbox.emulator.args import Args, Handler
+from bot.sandbox.emulator.args import Args, Handler, paginate
 from bot.sandbox.emulator.errors import SlackApiFailure
 from bot.sandbox.emulator.methods_conversations import visible_channel, writable_channel
 from bot.sandbox.emulator.records import Bookmark, Message, View
@@ -37,6 +38,12 @@ def users_info(ws: Workspace, args: Args) -> dict[str, Any]:
     if user is None:
         raise SlackApiFailure("user_not_found")
     return {"user": user.to_api(ws.team_id)}
+
+
+def users_list(ws: Workspace, args: Args) -> dict[str, Any]:
+    """users.list, cursor-paginated (the bot user included, as on Slack)."""
+    page, cursor = paginate([u.to_api(ws.team_id) for u in ws.users.values()], args)
+    return {"members": page, "cache_ts": int(time.time()), "response_metadata": {"next_cursor": cursor}}
 
 
 def users_lookup_by_email(ws: Workspace, args: Args) -> dict[str, Any]:
@@ -195,6 +202,7 @@ HANDLERS: dict[str, Handler] = {
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,
     "usergroups.list": usergroups_list,
+    "users.list": users_list,
     "usergroups.users.list": usergroups_users_list,
     "views.open": views_open,
     "views.push": views_push,

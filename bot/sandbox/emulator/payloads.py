@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from typing import Any
 
 from bot.sandbox.emulator.records import Channel, Message, User, View
 from bot.sandbox.emulator.state import Workspace
+
+# A mention picked from Slack's autocomplete arrives as a token; every other `&`, `<`, `>` is escaped.
+_MENTION_TOKEN = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+|!subteam\^S[A-Z0-9]+)(?:\|[^<>]*)?>")
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def slack_escaped(text: str) -> str:
+    """Text as Slack delivers what a person typed: `&`, `<`, `>` as entities, user/channel/group mentions kept."""
+    out, last = [], 0
+    for match in _MENTION_TOKEN.finditer(text):
+        out += [text[last : match.start()].translate(_ESCAPES), match.group(0)]
+        last = match.end()
+    return "".join(out) + text[last:].translate(_ESCAPES)
 
 
 def _channel_type(channel: Channel) -> str:
@@ -39,7 +53,7 @@ def slash_command(
         "user_id": user.id,
         "user_name": user.name,
         "command": command,
-        "text": text,
+        "text": slack_escaped(text),
         "api_app_id": ws.app_id,
         "is_enterprise_install": "false",
         "response_url": response_url,

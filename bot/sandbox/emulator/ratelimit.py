@@ -35,6 +35,7 @@ METHOD_TIERS: dict[str, int] = {
     "users.info": 4,
     "users.lookupByEmail": 3,
     "usergroups.list": 2,
+    "users.list": 2,
     "usergroups.users.list": 2,
     "pins.add": 2,
     "bookmarks.add": 2,

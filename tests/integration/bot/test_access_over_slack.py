@@ -34,6 +34,7 @@ BYSTANDER_COMMANDS = {
     "update INC-1 all good": "update",
     "request health INC-1": "request",
     "postmortem INC-1": "postmortem",
+    "followup INC-1 all good": "followup",
 }
 
 

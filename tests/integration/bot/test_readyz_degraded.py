@@ -22,7 +22,8 @@ async def test_readyz_reports_dead_letters_as_degraded(serve: Serve, redis: Redi
     dead = DeadLetters(redis, keys)
     base = await serve(build_web_app(ready, 1024, degraded=dead.readiness))
     async with httpx.AsyncClient(base_url=base) as client:
-        assert (await client.get("/readyz")).json() == {"ready": True, "checks": await ready()}
+        first = (await client.get("/readyz")).json()
+        assert first["ready"] is True and first["checks"] == await ready() and "status" not in first
         since = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
         await dead.add("dlv:INC-1:r-001:dm:U1", "INC-1", "deliver", "Slack refused the connection", since, 5)
         answer = await client.get("/readyz")
@@ -43,4 +44,4 @@ async def test_a_hanging_degraded_check_does_not_hold_readyz(serve: Serve) -> No
     base = await serve(build_web_app(ready, 1024, degraded=hangs))
     async with httpx.AsyncClient(base_url=base, timeout=3) as client:
         body = (await client.get("/readyz")).json()
-    assert body == {"ready": True, "checks": await ready()}
+    assert body["ready"] is True and body["checks"] == await ready() and "status" not in body

@@ -1,10 +1,13 @@
-"""Escalations and reminders end to end over a real Redis, the incident store and a running scheduler."""
+"""Escalations and reminders end to end over a real Redis, the incident store and a scheduler on a manual clock.
+
+Time moves only when a test says so (`run_for`), so policies use real-sized waits (minutes) and
+no test sleeps through a window.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,8 +23,10 @@ from bot.escalation.timers import TimerStore
 from bot.incidents.models import EventType, Incident, Status
 from bot.incidents.store import IncidentStore
 from bot.keys import Keys
+from tests.manual_clock import ManualClock, run_for
 
-WAIT_MIN = 0.02  # 1.2 s between levels keeps the tests short but leaves room for an ack
+WAIT_MIN = 5.0
+WAIT_S = WAIT_MIN * 60
 BOOK = PolicyBook.model_validate(
     {
         "default": "two-levels",
@@ -68,12 +73,9 @@ class RecordingReminder:
         self.sent.append((incident.id, kind, reason))
 
 
-async def wait_for(predicate: Callable[[], bool], limit_s: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit_s
-    while not predicate():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
 
 
 @pytest.fixture
@@ -82,8 +84,8 @@ def pager() -> RecordingPager:
 
 
 @pytest.fixture
-def store(redis: Redis, keys: Keys) -> IncidentStore:
-    return IncidentStore(redis, keys)
+def store(redis: Redis, keys: Keys, clock: ManualClock) -> IncidentStore:
+    return IncidentStore(redis, keys, clock=clock.now)
 
 
 @pytest.fixture
@@ -92,34 +94,39 @@ def timers(redis: Redis, keys: Keys) -> TimerStore:
 
 
 @pytest.fixture
-async def scheduler(timers: TimerStore) -> AsyncIterator[TimerScheduler]:
-    s = TimerScheduler(timers, SchedulerConfig(tick_s=0.05, lease_s=3))
+async def scheduler(timers: TimerStore, clock: ManualClock) -> AsyncIterator[TimerScheduler]:
+    s = TimerScheduler(timers, SchedulerConfig(lease_s=10), clock=clock.now, sleep=clock.sleep)
+    await s.start(ticking=False)
     yield s
-    await s.stop()
+    await s.stop(timeout_s=1)
 
 
 @pytest.fixture
 async def escalator(
-    store: IncidentStore, timers: TimerStore, pager: RecordingPager, scheduler: TimerScheduler
+    store: IncidentStore, timers: TimerStore, pager: RecordingPager, scheduler: TimerScheduler, clock: ManualClock
 ) -> Escalator:
-    esc = Escalator(store, timers, EscalationConfig(BOOK, {}), pager)
+    esc = Escalator(store, timers, EscalationConfig(BOOK, {}), pager, clock=clock.now)
     esc.register(scheduler)
-    await scheduler.start()
     return esc
 
 
 async def test_no_ack_pages_every_level_in_order(
-    escalator: Escalator, store: IncidentStore, pager: RecordingPager
+    escalator: Escalator,
+    store: IncidentStore,
+    pager: RecordingPager,
+    scheduler: TimerScheduler,
+    clock: ManualClock,
 ) -> None:
     incident = await store.create_incident("checkout errors", service="payment-service")
     await escalator.start_escalation(incident)
-    await wait_for(lambda: len(pager.pages) == 2, limit_s=4)
+    await run_for(scheduler, clock, WAIT_S - 1)
+    assert pager.levels() == [1]
+    await run_for(scheduler, clock, 1)
     assert pager.levels() == [1, 2]
     assert [t.id for t in pager.pages[1][2]] == ["U02BOB", "pagerduty"]
     timeline = await store.read_timeline(incident.id)
     pages = [e for e in timeline if e.type is EventType.ESCALATION and e.summary.startswith("paging level")]
     assert len(pages) == 2 and "level 2" in pages[1].summary
-    await wait_for(lambda: len(pager.deliveries) == 5)
     mediums = sorted((d.level, d.medium.value, d.target) for d in pager.deliveries)
     assert mediums == [
         (1, "dm", "U01ALICE"),
@@ -133,40 +140,54 @@ async def test_no_ack_pages_every_level_in_order(
 
 
 async def test_ack_during_the_wait_means_the_next_level_is_never_paged(
-    escalator: Escalator, store: IncidentStore, pager: RecordingPager, timers: TimerStore
+    escalator: Escalator,
+    store: IncidentStore,
+    pager: RecordingPager,
+    timers: TimerStore,
+    scheduler: TimerScheduler,
+    clock: ManualClock,
 ) -> None:
     incident = await store.create_incident("checkout errors")
     await escalator.start_escalation(incident)
-    await wait_for(lambda: pager.levels() == [1])
+    await run_for(scheduler, clock, 0)
+    assert pager.levels() == [1]
     [pending] = await escalator.pending_pages(incident.id)
     assert pending.level == 2 and [t.id for t in pending.targets] == ["U02BOB", "pagerduty"]
     result = await escalator.acknowledge(incident.id, "U01ALICE")
     assert result.by_paged_target and result.cancelled == 1 and not result.already_acknowledged
     assert result.incident.status is Status.ACKNOWLEDGED and result.incident.acknowledged_by == "U01ALICE"
-    await asyncio.sleep(WAIT_MIN * 60 + 1)
+    await run_for(scheduler, clock, 3 * WAIT_S, step_s=30)
     assert pager.levels() == [1]
     assert await escalator.pending_pages(incident.id) == []
     assert await timers.counts() == (0, 0)
 
 
 async def test_ack_committed_before_a_due_page_stops_it_even_if_timers_survive(
-    escalator: Escalator, store: IncidentStore, pager: RecordingPager
+    escalator: Escalator,
+    store: IncidentStore,
+    pager: RecordingPager,
+    timers: TimerStore,
+    scheduler: TimerScheduler,
+    clock: ManualClock,
 ) -> None:
     incident = await store.create_incident("checkout errors")
     await escalator.start_escalation(incident)
-    await wait_for(lambda: pager.levels() == [1])
+    await run_for(scheduler, clock, 0)
+    assert pager.levels() == [1]
     # An ack through another path that does not cancel timers: the page's compare-and-set refuses.
     await store.transition(incident.id, Status.ACKNOWLEDGED, "U01ALICE")
-    await asyncio.sleep(WAIT_MIN * 60 + 1)
+    await run_for(scheduler, clock, 3 * WAIT_S, step_s=30)
     assert pager.levels() == [1]
+    assert await timers.counts() == (0, 0)  # the surviving timers fired and changed nothing
 
 
 async def test_ack_by_someone_not_paged_is_recorded_as_such(
-    escalator: Escalator, store: IncidentStore, pager: RecordingPager
+    escalator: Escalator, store: IncidentStore, pager: RecordingPager, scheduler: TimerScheduler, clock: ManualClock
 ) -> None:
     incident = await store.create_incident("checkout errors")
     await escalator.start_escalation(incident)
-    await wait_for(lambda: pager.levels() == [1])
+    await run_for(scheduler, clock, 0)
+    assert pager.levels() == [1]
     result = await escalator.acknowledge(incident.id, "U09ZOE")
     assert not result.by_paged_target and result.paged == ("U01ALICE",)
     again = await escalator.acknowledge(incident.id, "U01ALICE")
@@ -176,51 +197,54 @@ async def test_ack_by_someone_not_paged_is_recorded_as_such(
     assert events[-1].data["by_paged_target"] is False
 
 
-async def test_p1_pages_the_manager_at_once(escalator: Escalator, store: IncidentStore, pager: RecordingPager) -> None:
+async def test_p1_pages_the_manager_at_once(
+    escalator: Escalator, store: IncidentStore, pager: RecordingPager, scheduler: TimerScheduler, clock: ManualClock
+) -> None:
     incident = await store.create_incident("payments down", severity=Severity.P1)
     await escalator.start_escalation(incident)
-    await wait_for(lambda: len(pager.pages) == 2, limit_s=3)
+    await run_for(scheduler, clock, 0)
     assert sorted((p[1], p[2][0].id) for p in pager.pages) == [(0, "U06MIA"), (1, "U01ALICE")]
 
 
 async def test_reminders_repeat_until_resolved_and_commander_stops_its_reminder(
-    store: IncidentStore, timers: TimerStore, scheduler: TimerScheduler
+    store: IncidentStore, timers: TimerStore, scheduler: TimerScheduler, clock: ManualClock
 ) -> None:
     sink = RecordingReminder()
-    reminders = Reminders(store, timers, sink)
+    reminders = Reminders(store, timers, sink, clock=clock.now)
     reminders.register(scheduler)
-    await scheduler.start()
     incident = await store.create_incident("slow queries")
-    await reminders.arm(incident.id, ReminderKind.STATUS_UPDATE, timedelta(seconds=0.4))
-    await reminders.arm(incident.id, ReminderKind.NO_COMMANDER, timedelta(seconds=0.6))
-    await wait_for(lambda: sum(s[1] is ReminderKind.STATUS_UPDATE for s in sink.sent) >= 2, limit_s=3)
-    assert any(s[1] is ReminderKind.NO_COMMANDER for s in sink.sent)
+    await reminders.arm(incident.id, ReminderKind.STATUS_UPDATE, timedelta(minutes=30))
+    await reminders.arm(incident.id, ReminderKind.NO_COMMANDER, timedelta(minutes=10))
+    await run_for(scheduler, clock, 60 * 60, step_s=60)
+    assert [s[1] for s in sink.sent].count(ReminderKind.STATUS_UPDATE) == 2
+    assert [s[1] for s in sink.sent].count(ReminderKind.NO_COMMANDER) == 6
+    assert sink.sent[0][2] == "no incident commander assigned after 10 minutes"
 
     def assign(i: Incident) -> None:
         i.commander = "U01ALICE"
 
     await store.update_incident(incident.id, assign)
     await store.transition(incident.id, Status.RESOLVED, "U01ALICE")
-    await asyncio.sleep(0.7)
     count = len(sink.sent)
-    await asyncio.sleep(1.0)
+    await run_for(scheduler, clock, 2 * 60 * 60, step_s=60)
     assert len(sink.sent) == count
     assert await timers.list_incident(incident.id) == []
 
 
 async def test_status_update_pushes_the_reminder_back(
-    store: IncidentStore, timers: TimerStore, scheduler: TimerScheduler
+    store: IncidentStore, timers: TimerStore, scheduler: TimerScheduler, clock: ManualClock
 ) -> None:
     sink = RecordingReminder()
-    reminders = Reminders(store, timers, sink)
+    reminders = Reminders(store, timers, sink, clock=clock.now)
     reminders.register(scheduler)
-    await scheduler.start()
     incident = await store.create_incident("slow queries")
     assert not await reminders.status_updated(incident.id)
-    await reminders.arm(incident.id, ReminderKind.STATUS_UPDATE, timedelta(seconds=1.2))
-    for _ in range(4):
-        await asyncio.sleep(0.3)
+    await reminders.arm(incident.id, ReminderKind.STATUS_UPDATE, timedelta(minutes=30))
+    for _ in range(4):  # an update every 20 minutes keeps the 30-minute reminder away
+        await run_for(scheduler, clock, 20 * 60, step_s=60)
         assert await reminders.status_updated(incident.id)
     assert sink.sent == []
-    await wait_for(lambda: len(sink.sent) == 1, limit_s=3)
-    assert sink.sent[0][1] is ReminderKind.STATUS_UPDATE
+    await run_for(scheduler, clock, 30 * 60 - 60, step_s=60)
+    assert sink.sent == []
+    await run_for(scheduler, clock, 60, step_s=60)
+    assert [s[1] for s in sink.sent] == [ReminderKind.STATUS_UPDATE]

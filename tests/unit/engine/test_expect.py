@@ -31,4 +31,4 @@ def test_invalid_pattern_fails_closed() -> None:
 
 
 def test_no_patterns_success() -> None:
-    assert check_expectation(ActionOutput(ok=True), [], allow_failure=False) == (True, "the action succeeded")
+    assert check_expectation(ActionOutput(ok=True), [], allow_failure=False) == (True, "no output pattern declared")

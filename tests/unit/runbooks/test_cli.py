@@ -49,7 +49,10 @@ def test_simulate_scenario_prints_plan(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     assert "runbook   payment-service-slow" in out
     assert "FIRED  pool_exhausted" in out and "1. kill_idle_connections" in out
-    assert "guards: approval by @payments-oncall, irreversible, at most 2 per hour" in out
+    assert "needs approval by @payments-oncall (trust: approval); guards: irreversible, at most 2 per hour" in out
+    # The live bot asks a person to approve the page too (default trust level): simulate says the same.
+    assert "because last_resort; needs approval by anyone (trust: approval)" in out
+    assert "guards: none" not in out
 
 
 def test_simulate_alertmanager_payload_runs_nothing(capsys: pytest.CaptureFixture[str]) -> None:

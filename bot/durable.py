@@ -1,0 +1,211 @@
+"""Durable side-effect jobs: recorded in Redis before they are tried, retried with backoff, done once per key.
+
+A job is a record (`rb:{INC-n}:job:<id>`: state, attempts, result, last error) and a durable timer
+(bot/escalation/timers.py) that runs it. `submit` writes the record only if the key is new, so
+submitting twice, from two replicas or after a crash, does the work once. The runner counts the attempt
+before calling the handler; a handler seeing `retrying` must first ask the destination whether an
+earlier attempt got through (its response may have been lost). A failure re-arms the timer after an
+exponential backoff; past `max_attempts`, or on `Permanent`, the job is marked failed and listed in
+the dead set (`rb:jobs:dead`), visible through `dead_jobs`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from bot.alerts import utcnow
+from bot.connections import Redis
+from bot.errors import BotError, StoreError
+from bot.escalation.scheduler import FiredTimer, TimerScheduler
+from bot.escalation.timers import TimerStore
+from bot.keys import Keys
+
+log = logging.getLogger(__name__)
+
+PENDING, DONE, FAILED = "pending", "done", "failed"
+TIMER_KIND_PREFIX = "job:"
+# How soon a job that waits for another one (NotYet) looks again.
+NOT_YET_DELAY = timedelta(seconds=0.5)
+
+# Creates the record only when the key is new; returns 'new' or the existing state.
+CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HGET', KEYS[1], 'state') end
+redis.call('HSET', KEYS[1], 'state', 'pending', 'kind', ARGV[1], 'payload', ARGV[2], 'attempts', 0,
+  'created', ARGV[3], 'result', '', 'error', '')
+return 'new'
+"""
+
+
+class Permanent(BotError):
+    """The job can never succeed as configured (refused credentials, unknown project): stop retrying."""
+
+
+class NotYet(BotError):
+    """The job must wait for another one (an earlier update of the same incident): try again soon, uncounted."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delay before the next attempt after n failures: base·2^(n-1), capped, spread by ±jitter."""
+
+    base_s: float = 2.0
+    cap_s: float = 300.0
+    jitter: float = 0.2
+    rand: Callable[[], float] = field(default=random.random, compare=False)
+
+    def delay(self, failures: int) -> timedelta:
+        """How long to wait after `failures` failed attempts; never above the cap."""
+        raw = min(self.cap_s, self.base_s * 2 ** max(0, failures - 1))
+        spread = raw * self.jitter * (2 * self.rand() - 1)
+        return timedelta(seconds=max(0.0, min(self.cap_s, raw + spread)))
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """What a handler receives: the job, its payload and which attempt this is (1 = the first)."""
+
+    job_id: str
+    kind: str
+    incident_id: str
+    payload: dict[str, Any]
+    attempt: int
+
+    @property
+    def retrying(self) -> bool:
+        """An earlier attempt started: it may have reached the destination before its answer was lost."""
+        return self.attempt > 1
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One job as stored."""
+
+    job_id: str
+    incident_id: str
+    kind: str
+    state: str
+    attempts: int
+    result: str
+    error: str
+    payload: dict[str, Any]
+
+
+JobHandler = Callable[[JobRun], Awaitable[str]]
+
+
+class DurableJobs:
+    """Submit jobs and run them from the timer scheduler, exactly once per key as far as the handler can tell."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        timers: TimerStore,
+        clock: Callable[[], datetime] = utcnow,
+        backoff: Backoff | None = None,
+        max_attempts: int = 12,
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.timers = timers
+        self.clock = clock
+        self.backoff = backoff or Backoff()
+        self.max_attempts = max_attempts
+        self._create = redis.register_script(CREATE)
+
+    def register(self, scheduler: TimerScheduler, kind: str, handler: JobHandler) -> None:
+        """Run jobs of `kind` with the coroutine function `handler` (it returns a short result note)."""
+
+        async def run_job(timer: FiredTimer) -> None:
+            await self._run(kind, handler, timer)
+
+        scheduler.register(TIMER_KIND_PREFIX + kind, run_job)
+
+    async def submit(self, incident_id: str, job_id: str, kind: str, payload: dict[str, Any]) -> bool:
+        """Record and arm the job unless its key exists; True when this call created it."""
+        key = self.keys.job(incident_id, job_id)
+        state = await _call(
+            self._create(keys=[key], args=[kind, json.dumps(payload, sort_keys=True), self.clock().isoformat()])
+        )
+        if state == "new":
+            await self._arm(incident_id, job_id, kind, self.clock())
+            return True
+        if state == PENDING and await self.timers.get(_timer_id(incident_id, job_id)) is None:
+            # Recorded by a process that died before arming it: arm it now.
+            await self._arm(incident_id, job_id, kind, self.clock())
+        return False
+
+    async def get(self, incident_id: str, job_id: str) -> JobRecord | None:
+        """The job's record, or None."""
+        raw = await _call(self.redis.hgetall(self.keys.job(incident_id, job_id)))
+        if not raw:
+            return None
+        return JobRecord(
+            job_id=job_id,
+            incident_id=incident_id,
+            kind=raw.get("kind", ""),
+            state=raw.get("state", ""),
+            attempts=int(raw.get("attempts", 0)),
+            result=raw.get("result", ""),
+            error=raw.get("error", ""),
+            payload=json.loads(raw.get("payload") or "{}"),
+        )
+
+    async def dead_jobs(self) -> list[tuple[str, str]]:
+        """(incident id, job id) of every job that gave up, oldest first."""
+        members = await _call(self.redis.zrange(self.keys.jobs_dead(), 0, -1))
+        return [(m.split("|", 1)[0], m.split("|", 1)[-1]) for m in members]
+
+    async def _arm(self, incident_id: str, job_id: str, kind: str, at: datetime) -> None:
+        payload = {"job": job_id}
+        await self.timers.arm(_timer_id(incident_id, job_id), at, TIMER_KIND_PREFIX + kind, payload, incident_id)
+
+    async def _run(self, kind: str, handler: JobHandler, timer: FiredTimer) -> None:
+        incident_id, job_id = timer.incident_id or "", str(timer.payload["job"])
+        key = self.keys.job(incident_id, job_id)
+        record = await self.get(incident_id, job_id)
+        if record is None or record.state != PENDING:
+            return  # done (or given up) by an earlier run: a repeated timer does nothing
+        attempt = int(await _call(self.redis.hincrby(key, "attempts", 1)))
+        run = JobRun(job_id, kind, incident_id, record.payload, attempt)
+        try:
+            result = await handler(run)
+        except Permanent as exc:
+            await self._give_up(incident_id, job_id, str(exc))
+        except NotYet:
+            await _call(self.redis.hincrby(key, "attempts", -1))
+            await self._arm(incident_id, job_id, kind, self.clock() + NOT_YET_DELAY)
+        except Exception as exc:
+            log.warning("job failed", extra={"job": job_id, "incident": incident_id, "attempt": attempt}, exc_info=exc)
+            if attempt >= self.max_attempts:
+                await self._give_up(incident_id, job_id, f"{type(exc).__name__}: {exc}")
+                return
+            await _call(self.redis.hset(key, "error", f"{type(exc).__name__}: {exc}"[:500]))
+            await self._arm(incident_id, job_id, kind, self.clock() + self.backoff.delay(attempt))
+        else:
+            await _call(self.redis.hset(key, mapping={"state": DONE, "result": result[:500], "error": ""}))
+
+    async def _give_up(self, incident_id: str, job_id: str, error: str) -> None:
+        log.error("job gave up", extra={"job": job_id, "incident": incident_id, "error": error})
+        key = self.keys.job(incident_id, job_id)
+        await _call(self.redis.hset(key, mapping={"state": FAILED, "error": error[:500]}))
+        await _call(self.redis.zadd(self.keys.jobs_dead(), {f"{incident_id}|{job_id}": self.clock().timestamp()}))
+
+
+def _timer_id(incident_id: str, job_id: str) -> str:
+    return f"{TIMER_KIND_PREFIX}{incident_id}:{job_id}"
+
+
+async def _call(awaitable: Awaitable[Any]) -> Any:
+    try:
+        return await awaitable
+    except RedisError as exc:
+        raise StoreError(f"redis: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Follow-ups: an incident's action items, kept in Redis and exported to an issue tracker."""

@@ -1,0 +1,184 @@
+"""The emulator's page in Chromium: fire an alert, see the evidence, approve as one person, be refused as another."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.keys import Keys
+from bot.sandbox.emulator.alert_panel import AlertScenario
+from bot.sandbox.stack import SandboxStack, start_sandbox
+from tests.conftest import FIXTURES
+
+playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is not installed")
+
+CHROMIUM = "/usr/bin/chromium"
+EXECUTABLE = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+RUNBOOKS = FIXTURES / "page_runbooks"
+WAIT_MS = 30_000
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        EXECUTABLE is None,
+        reason="Debian's chromium is not installed (apt-get install -y chromium); .ci/run installs it",
+    ),
+]
+
+
+def storefront_alert() -> dict[str, Any]:
+    """An Alertmanager v4 message for the page-approval runbook; a fresh group each time."""
+    run = uuid.uuid4().hex[:6]
+    labels = {"alertname": "StorefrontSlow", "service": "storefront", "severity": "warning"}
+    alert = {
+        "status": "firing",
+        "labels": labels,
+        "annotations": {"summary": "storefront p99 above 1s"},
+        "startsAt": "2026-11-23T08:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus.sandbox/graph",
+        "fingerprint": f"page-{run}",
+    }
+    return {
+        "version": "4",
+        "groupKey": f'{{}}:{{alertname="StorefrontSlow", run="{run}"}}',
+        "truncatedAlerts": 0,
+        "status": "firing",
+        "receiver": "runbook-bot",
+        "groupLabels": {"alertname": "StorefrontSlow"},
+        "commonLabels": labels,
+        "commonAnnotations": alert["annotations"],
+        "externalURL": "http://alertmanager.sandbox",
+        "alerts": [alert],
+    }
+
+
+SCENARIOS = [AlertScenario("storefront-slow", "The storefront is slow", "alertmanager", storefront_alert)]
+
+
+@pytest.fixture
+async def stack(redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:
+    started = await start_sandbox(
+        redis_url=redis_url,
+        redis_prefix=keys.prefix,
+        runbooks_path=RUNBOOKS,
+        data_dir=tmp_path,
+        shell_allowlist=["echo"],
+        log_format="text",
+        scenarios=lambda: SCENARIOS,
+    )
+    yield started
+    await started.stop()
+
+
+@pytest.fixture
+async def page(stack: SandboxStack) -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=EXECUTABLE, args=["--no-sandbox"])
+        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        opened = await context.new_page()
+        await opened.goto(stack.emulator.page_url)
+        yield opened
+        await browser.close()
+
+
+async def fire_and_open_the_plan(page: Any, person: str) -> Any:
+    """Act as `person`, fire the scenario, wait for the incident channel's evidence and its Approve button."""
+    expect = playwright_api.expect
+    await page.select_option("#person", label=person)
+    await page.click("button[data-scenario='storefront-slow']")
+    await expect(page.locator("#channel-name")).to_have_text(re.compile(r"^#inc-1-storefront"), timeout=WAIT_MS)
+    messages = page.locator("#messages")
+    await expect(messages).to_contain_text("Diagnostics: warning", timeout=WAIT_MS)
+    await expect(messages).to_contain_text("Storefront p99 sample")
+    approve = messages.locator("button[data-action-id='approve_step']")
+    await expect(approve).to_be_visible(timeout=WAIT_MS)
+    return approve
+
+
+async def test_an_approver_fires_an_alert_and_approves_the_step(page: Any, stack: SandboxStack, tmp_path: Path) -> None:
+    expect = playwright_api.expect
+    approve = await fire_and_open_the_plan(page, "alice")
+    await page.screenshot(path=tmp_path / "plan.png", full_page=True)
+    # The announcement in #incidents came while another channel was open; the diagnostics detail is a thread.
+    await expect(page.locator("#channels li.unread", has_text="incidents")).to_have_count(1)
+    await expect(page.locator("#messages .thread-count").first).to_have_text("1 reply")
+    await approve.click()
+    messages = page.locator("#messages")
+    await expect(messages).to_contain_text("approved by @alice", timeout=WAIT_MS)
+    await expect(messages).to_contain_text("Storefront latency incident INC-1: the team is on it.")
+    await expect(messages.locator("button[data-action-id='approve_step']")).to_have_count(0)
+    await page.screenshot(path=tmp_path / "approved.png", full_page=True)
+    # The page clicked through the driver, as alice, on the stored plan message.
+    click = next(d for d in stack.emulator.deliveries if d.type == "interactive")
+    assert click.payload["user"]["id"] == "U0ALICE001" and click.payload["actions"][0]["action_id"] == "approve_step"
+
+
+async def test_a_non_approver_is_refused_and_only_they_see_it(page: Any, stack: SandboxStack, tmp_path: Path) -> None:
+    expect = playwright_api.expect
+    approve = await fire_and_open_the_plan(page, "carol")
+    await approve.click()
+    refusal = page.locator(".message.ephemeral")
+    await expect(refusal).to_contain_text("not among the approvers", timeout=WAIT_MS)
+    await expect(refusal).to_contain_text("Only visible to you")
+    await page.screenshot(path=tmp_path / "refused.png", full_page=True)
+    await expect(page.locator("#messages button[data-action-id='approve_step']")).to_have_count(1)
+    # alice does not see carol's ephemeral, and may still approve.
+    await page.select_option("#person", label="alice")
+    await expect(page.locator("body")).to_have_attribute("data-viewer", "U0ALICE001")
+    await expect(page.locator(".message.ephemeral")).to_have_count(0)
+    await expect(page.locator("#messages button[data-action-id='approve_step']")).to_have_count(1)
+
+
+async def test_slash_commands_and_confirm_dialogs_from_the_page(page: Any, stack: SandboxStack, tmp_path: Path) -> None:
+    expect = playwright_api.expect
+    await page.select_option("#person", label="bob")
+    await expect(page.locator("#channel-name")).to_have_text("#incidents")
+    await page.fill("#command", "/incident help")
+    await page.press("#command", "Enter")
+    help_reply = page.locator(".message.ephemeral")
+    await expect(help_reply).to_contain_text("/incident list", timeout=WAIT_MS)
+    await page.fill("#command", "looking at it now")
+    await page.press("#command", "Enter")
+    mine = page.locator(".message", has_text="looking at it now")
+    await expect(mine.locator(".author")).to_have_text("Bob Lindqvist", timeout=WAIT_MS)
+
+    web = AsyncWebClient(token=stack.emulator.bot_token, base_url=stack.emulator.api_url)
+    confirm = {
+        "title": {"type": "plain_text", "text": "Acknowledge the page?"},
+        "text": {"type": "plain_text", "text": "This stops the escalation."},
+        "confirm": {"type": "plain_text", "text": "Acknowledge"},
+        "deny": {"type": "plain_text", "text": "Not yet"},
+    }
+    button = {
+        "type": "button",
+        "action_id": "incident_ack",
+        "value": "ack:INC-1",
+        "style": "danger",
+        "confirm": confirm,
+        "text": {"type": "plain_text", "text": "Acknowledge"},
+    }
+    await web.chat_postMessage(
+        channel="#incidents", text="old page", blocks=[{"type": "actions", "elements": [button]}]
+    )
+    old = page.locator("button[data-action-id='incident_ack']")
+    await old.click()
+    dialog = page.locator("dialog#confirm")
+    await expect(dialog).to_contain_text("Acknowledge the page?")
+    await expect(dialog).to_contain_text("This stops the escalation.")
+    await page.screenshot(path=tmp_path / "confirm.png")
+    await page.click("#confirm-deny")
+    await expect(dialog).not_to_be_visible()
+    assert not [d for d in stack.emulator.deliveries if d.type == "interactive"]  # denied: nothing sent
+    await old.click()
+    await page.click("#confirm-ok")
+    await expect(page.locator(".message.ephemeral").last).to_contain_text("no longer active", timeout=WAIT_MS)
+    clicks = [d for d in stack.emulator.deliveries if d.type == "interactive"]
+    assert [c.payload["user"]["id"] for c in clicks] == ["U0BOB00001"]
