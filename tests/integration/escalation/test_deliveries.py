@@ -19,6 +19,7 @@ from bot.escalation.deliveries import (
     DeliveryConfig,
     Medium,
     PageDeliveries,
+    Undeliverable,
     Waiting,
     delivery_timers,
     plan_deliveries,
@@ -242,3 +243,23 @@ async def test_a_new_incident_is_written_with_its_timers(store: IncidentStore, t
     assert await timers.next_due() == T0
     stored = await store.get_incident_or_raise(outcome.incident.id)
     assert stored.escalation_armed
+
+
+async def test_a_refused_pager_event_becomes_a_channel_warning_job(
+    store: IncidentStore, timers: TimerStore, clock: Clock
+) -> None:
+    incident = await store.create_incident("checkout errors")
+    port = FlakyPort(failures=1, error=Undeliverable("PagerDuty answered HTTP 400: Invalid routing key"))
+    deliveries = runner(store, timers, port, clock)
+    [event, _post] = plan_deliveries(incident.id, "run1-001", 1, [PD], "level 1", T0)
+    await timers.arm_many(delivery_timers([event], T0))
+    await deliveries.handle_deliver(await fire(timers, event.job_id, clock))
+    notice = f"dlv:{incident.id}:run1-001:notice:pagerduty"
+    assert notice in [
+        r.id for r in await timers.list_incident(incident.id)
+    ]  # (the pager's own timer is the scheduler's to complete)
+    await deliveries.handle_deliver(await fire(timers, notice, clock))
+    [sent] = port.sent
+    assert sent == (notice, False)
+    outcomes = [e.data["outcome"] for e in await store.read_timeline(incident.id) if "outcome" in e.data]
+    assert outcomes == ["undeliverable", "delivered"]
