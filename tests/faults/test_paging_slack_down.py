@@ -37,7 +37,7 @@ from tests.faults._paging import (
 
 pytestmark = pytest.mark.slow
 OUTAGE_S = float(os.environ.get("FAULT_OUTAGE_S", "60"))
-FAIL_500_S = float(os.environ.get("FAULT_500_S", "40"))
+FAIL_500_S = float(os.environ.get("FAULT_500_S", "30"))
 LEVEL_2_AFTER_S = 15.0  # tests/fixtures/escalation_faults: level 1 waits 0.25 min
 
 
