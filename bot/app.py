@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,6 +39,7 @@ from bot.keys import Keys
 from bot.policy.rules import ActionRateLimit
 from bot.policy.trust import TrustBook, trust_path
 from bot.runbooks.catalog import Catalog, load_catalog
+from bot.runbooks.watcher import CatalogWatcher
 from bot.services import BotServices
 from bot.settings import Settings
 from bot.slack import listeners
@@ -108,6 +110,8 @@ class BotApp:
     timers: TimerScheduler | None = None
     stakeholders: Stakeholders | None = None
     dead_letters: DeadLetters | None = None
+    # Reloads the catalog when a runbook file changes (RUNBOOK_WATCH_S).
+    watcher: asyncio.Task[None] | None = None
 
     async def start(self) -> BotServices:
         """Connect everything; raises ConfigError or StoreError with a clear message, leaving nothing running."""
@@ -140,6 +144,9 @@ class BotApp:
         catalog = self.catalog or load_catalog(settings.runbooks_path)
         for problem in catalog.problems:
             log.warning("runbook problem", extra={"problem": str(problem)})
+        if settings.runbook_watch_s > 0:
+            watcher = CatalogWatcher(catalog, settings.runbook_watch_s)
+            self.watcher = asyncio.get_running_loop().create_task(watcher.run(), name="runbook-watcher")
         notifier = SlackNotifier(gateway, store, _channel_policy(settings))
         tasks = TaskSupervisor()
         responder = RunbookResponder(catalog, settings, post_message=gateway.post_message)
@@ -257,6 +264,10 @@ class BotApp:
 
     async def stop(self) -> None:
         """Stop taking work, finish what is running, then close connections; safe after a partial start."""
+        if self.watcher is not None:
+            self.watcher.cancel()
+            await asyncio.gather(self.watcher, return_exceptions=True)
+            self.watcher = None
         if self.web_runner is not None:
             await self.web_runner.cleanup()
             self.web_runner = None

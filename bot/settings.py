@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     redis_health_check_s: float = Field(default=15.0, ge=0)
     redis_pool_timeout_s: float = Field(default=5.0, gt=0)
     webhook_deadline_s: float = Field(default=1.0, gt=0)
+    # Seconds between checks of the runbook folder for added, changed or removed files (0: never reload).
+    runbook_watch_s: float = Field(default=2.0, ge=0)
 
     @field_validator("slack_api_url")
     @classmethod

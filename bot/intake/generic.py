@@ -1,11 +1,13 @@
 """runbook-bot's own JSON format, for scripts and tools without a dedicated source → Alert.
 
-`{"group_key"?: str, "alerts": [{"name", "status"?, "title"?, "severity"?, "labels"?, ...}]}`.
+`{"group_key"?: str, "alerts": [{"name", "status"?, "title"?, "severity"?, "labels"?, ...}]}`, or one alert
+alone: `{"name", "status"?, "title"?, ...}`.
 Unknown fields are refused (the format is ours, so a typo should not pass silently).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -51,9 +53,22 @@ class GenericPayload(BaseModel):
     alerts: list[GenericAlert] = Field(min_length=1, max_length=MAX_ALERTS)
 
 
+def single_alert_as_list(body: bytes | Mapping[str, Any]) -> bytes | Mapping[str, Any]:
+    """One alert object (it has `name` and no `alerts`) becomes `{"alerts": [it]}`; anything else is left as is."""
+    decoded: Any = body
+    if isinstance(body, bytes | bytearray):
+        try:
+            decoded = json.loads(body)
+        except ValueError:
+            return body  # load_payload reports it
+    if isinstance(decoded, Mapping) and "name" in decoded and "alerts" not in decoded:
+        return {"alerts": [dict(decoded)]}
+    return body
+
+
 def parse_generic(body: bytes | Mapping[str, Any]) -> IntakeBatch:
     """Parse a generic webhook body; the group key defaults to name, service and environment."""
-    payload = load_payload(GenericPayload, body)
+    payload = load_payload(GenericPayload, single_alert_as_list(body))
     return IntakeBatch(source=SOURCE, alerts=[_to_alert(payload.group_key, item) for item in payload.alerts])
 
 

@@ -17,6 +17,7 @@ from bot.slack import blocks as render
 from bot.slack.escape import split_text
 from bot.slack.gateway import Priority, SlackGateway
 from bot.slack.naming import channel_name
+from bot.slack.no_runbook import no_runbook_text
 
 if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
@@ -67,6 +68,8 @@ class SlackNotifier:
             incident = await self.store.update_incident(incident.id, _set_header(ts))
             await self._bookmark(channel, runbook_url, incident.links.get("dashboard"))
             await self._announce(incident)
+            if runbook is None:
+                await self.gateway.post_message(channel, no_runbook_text(incident))
         # Alerts that arrived while the channel was being made changed the record: show the latest.
         await self.incident_updated(incident)
         return incident

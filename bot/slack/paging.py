@@ -9,6 +9,7 @@ from bot.alerts import utcnow
 from bot.errors import BotError, UpstreamError
 from bot.escalation.deliveries import Delivery, Medium, Undeliverable, Waiting
 from bot.escalation.engine import Escalator
+from bot.escalation.policy import TargetKind
 from bot.escalation.reminders import ReminderKind
 from bot.incidents.models import Incident
 from bot.incidents.store import IncidentStore
@@ -18,6 +19,7 @@ from bot.slack.access_gate import remember_dm
 from bot.slack.blocks import section
 from bot.slack.escape import escape_text
 from bot.slack.gateway import Priority, SlackGateway
+from bot.slack.invites import invite_responders
 from hooks import registry
 from hooks.base import ActionHook, HookContext, HookKind
 
@@ -53,6 +55,9 @@ class SlackPager:
         if not incident.channel_id:
             raise Waiting("the incident channel is not created yet")
         await self.gateway.post_message(incident.channel_id, text, blocks, Priority.PAGE)
+        # After the page itself, so inviting never delays it: the paged people join the incident channel.
+        users = [t.id for t in delivery.targets if t.kind is TargetKind.USER]
+        await invite_responders(self.gateway, incident.channel_id, users)
         try:
             await self.refresh_countdown(incident)
         except BotError as exc:  # cosmetic: the next page or ack redraws it
