@@ -22,6 +22,7 @@ from bot.approvals.service import EXPIRY_TIMER, ApprovalService
 from bot.approvals.store import ApprovalStore
 from bot.connections import RedisHandle, connect, redis_timeouts
 from bot.engine.responder import RunbookResponder
+from bot.escalation.deliveries import DeliveryConfig
 from bot.escalation.engine import Escalator
 from bot.escalation.loader import EscalationConfig, load_escalation
 from bot.escalation.reminders import Reminders
@@ -35,6 +36,8 @@ from bot.incidents.provision import PROVISION_TIMER, ProvisionGuard
 from bot.incidents.store import IncidentStore
 from bot.incidents.timings import observe_move, refresh_open_gauge
 from bot.intake.routes import add_alert_routes
+from bot.jobs.backoff import Backoff
+from bot.jobs.deadletter import DeadLetters
 from bot.keys import Keys
 from bot.policy.roles_file import RoleBook, roles_path
 from bot.policy.rules import ActionRateLimit
@@ -111,6 +114,7 @@ class BotApp:
     # One timer scheduler per process: every durable timer kind registers its handler on it.
     timers: TimerScheduler | None = None
     stakeholders: Stakeholders | None = None
+    dead_letters: DeadLetters | None = None
     # Reloads the catalog when a runbook file changes (RUNBOOK_WATCH_S).
     watcher: asyncio.Task[None] | None = None
 
@@ -157,8 +161,14 @@ class BotApp:
         escalation_config = load_escalation_config(settings)
         escalation = self._escalation(escalation_config, store, timer_store, gateway)
         guard = ProvisionGuard(
-            self.redis.client, keys, timer_store, retry_after=timedelta(seconds=settings.provision_retry_s)
+            self.redis.client,
+            keys,
+            timer_store,
+            retry_after=timedelta(seconds=settings.provision_retry_s),
+            backoff=Backoff(cap_s=settings.provision_retry_cap_s),
+            dead_letter_after=settings.dead_letter_after,
         )
+        self.dead_letters = DeadLetters(self.redis.client, keys)
         flows = IncidentFlows(store, notifier, responder, tasks, escalation, guard)
         self.timers.register(PROVISION_TIMER, flows.on_provision_timer)
         approvals = self._approvals(store, keys, responder, gateway, tasks, timer_store)
@@ -186,7 +196,10 @@ class BotApp:
         if config is None or self.timers is None:
             return None
         pager = SlackPager(gateway, store, self.settings)
-        escalator = Escalator(store, timers, config, pager)
+        delivery = DeliveryConfig(
+            backoff=Backoff(cap_s=self.settings.delivery_retry_cap_s), dead_letter_after=self.settings.dead_letter_after
+        )
+        escalator = Escalator(store, timers, config, pager, delivery=delivery)
         pager.escalator = escalator
         reminders = Reminders(store, timers, SlackReminder(gateway))
         escalator.register(self.timers)
@@ -237,7 +250,9 @@ class BotApp:
 
     async def _start_web(self, services: BotServices) -> None:
         refresh = partial(refresh_open_gauge, services.store)
-        web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes, before_metrics=refresh)
+        web_app = build_web_app(
+            self.readiness, self.settings.webhook_max_body_bytes, before_metrics=refresh, degraded=self.degraded
+        )
         add_alert_routes(web_app, self.settings, services.flows)
         if self.stakeholders is not None and self.stakeholders.builtin_page is not None:
             add_status_routes(web_app, self.stakeholders.builtin_page)
@@ -257,6 +272,10 @@ class BotApp:
         if self.socket is not None:
             socket_ok = await self.socket.client.is_connected()
         return {"redis": redis_ok, "slack_socket": socket_ok}
+
+    async def degraded(self) -> str | None:
+        """Why the bot is degraded (work in the dead-letter set), or None."""
+        return await self.dead_letters.readiness() if self.dead_letters is not None else None
 
     async def stop(self) -> None:
         """Stop taking work, finish what is running, then close connections; safe after a partial start."""

@@ -172,6 +172,18 @@ class Keys:
         """Sorted set of the incident ids that have follow-ups, scored by the latest one's time."""
         return f"{self.prefix}:followups"
 
+    def delivery_sent(self, incident_id: str, job_id: str) -> str:
+        """Marker that one page delivery (page, channel, target) went out; a retry sees it and sends nothing."""
+        return f"{self.prefix}:{{{incident_id}}}:sent:{job_id}"
+
+    def pages_recorded(self, incident_id: str) -> str:
+        """Set of the page ids recorded for one incident (a re-run handler records nothing twice)."""
+        return f"{self.prefix}:{{{incident_id}}}:pages"
+
+    def dead_letters(self) -> str:
+        """Hash of durable jobs past their failure threshold: job id → JSON entry."""
+        return f"{self.prefix}:dead-letters"
+
     def rate(self, name: str) -> str:
         """Counter key for a named rate limit window."""
         return f"{self.prefix}:rate:{name}"

@@ -42,6 +42,16 @@ ACK_SECONDS = Histogram(
     "runbook_socket_ack_seconds", "Time to acknowledge a Socket Mode envelope", ["type"], registry=REGISTRY
 )
 
+DEAD_LETTERS = Gauge(
+    "runbook_bot_dead_letters", "Durable jobs past their failure threshold, still undelivered", registry=REGISTRY
+)
+DELIVERIES = Counter(
+    "runbook_bot_page_deliveries_total",
+    "Page deliveries by channel and outcome",
+    ["channel", "outcome"],
+    registry=REGISTRY,
+)
+
 
 def render() -> bytes:
     """The metrics in Prometheus text exposition format."""
