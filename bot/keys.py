@@ -164,6 +164,14 @@ class Keys:
         """Counter key for a named rate limit window."""
         return f"{self.prefix}:rate:{name}"
 
+    def slack_bucket(self, name: str) -> str:
+        """Hash holding the shared token bucket of one Slack method, or of `method:channel` for per-channel pacing."""
+        return f"{self.prefix}:{{slack:{name}}}:bucket"
+
+    def slack_hold(self, name: str) -> str:
+        """Key whose value is when a 429's Retry-After ends for one Slack bucket (expires with PX)."""
+        return f"{self.prefix}:{{slack:{name}}}:hold"
+
     def pattern(self) -> str:
         """Glob matching every key under this prefix."""
         return f"{self.prefix}:*"

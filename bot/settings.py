@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     webhook_deadline_s: float = Field(default=1.0, gt=0)
     # Seconds between checks of the runbook folder for added, changed or removed files (0: never reload).
     runbook_watch_s: float = Field(default=2.0, ge=0)
+    # One Slack rate budget in Redis for all replicas (docs/architecture.md, "Slack gateway"); unset: on when
+    # REDIS_URL is set (several replicas can share it), off for the embedded store.
+    slack_shared_budget: bool | None = None
 
     @field_validator("slack_api_url")
     @classmethod
