@@ -23,6 +23,7 @@ from bot.slack.clock import Clock
 from bot.slack.ratelimit import DEFAULT_TIER, METHOD_TIERS, PER_CHANNEL_METHODS, TIER_PER_MINUTE
 
 log = logging.getLogger(__name__)
+JITTER_S = 0.05  # how much later than granted a call may reach Slack without going over its limit
 
 # KEYS: bucket hash, hold key. ARGV: rate (tokens per ms), capacity, now in ms ("" for Redis TIME).
 # Returns the milliseconds to wait: 0 means a token was taken.
@@ -94,10 +95,13 @@ def shared_limit(
     """The bucket for a call; never lets more than Slack's count through in any window of its length.
 
     A bucket of capacity C refilling at r lets C + r*W calls through in a window W, so a tier of N per minute
-    gets C = N/10 and r = (N - C)/60, kept a little under that so network jitter cannot push one call over.
+    gets C = N/10 and r = (N - C)/60, kept 3 % under that so network jitter cannot push one call over. Per-channel
+    pacing is a bucket on Slack's side too: ours gives up JITTER_S worth of burst, so calls that arrive a little
+    late and then bunched up still fit.
     """
     if method in PER_CHANNEL_METHODS and channel:
-        return Limit(f"{method}:{channel}", per_channel_per_second * scale * 0.97, burst)
+        rate = per_channel_per_second * scale
+        return Limit(f"{method}:{channel}", rate * 0.97, max(1.0, burst - rate * JITTER_S))
     per_minute = TIER_PER_MINUTE[METHOD_TIERS.get(method, DEFAULT_TIER)]
     capacity = max(1.0, per_minute / 10)
     return Limit(method, (per_minute - capacity) * scale / 60.0 * 0.97, capacity)

@@ -62,9 +62,13 @@ async def test_a_hold_stops_every_caller_until_it_ends_then_lets_one_probe_throu
 
 async def test_per_channel_pacing_keeps_channels_apart_and_each_bucket_in_one_slot(redis: Redis, keys: Keys) -> None:
     shared = budget(redis, keys)
-    for _ in range(3):
+    limit = shared_limit("chat.postMessage", "C1")
+    assert limit.capacity == pytest.approx(2.95)  # Slack's burst of 3, less 50 ms of jitter
+    for _ in range(2):
         assert await shared.acquire("chat.postMessage", "C1", now_ms=T0) == 0.0
-    assert await shared.acquire("chat.postMessage", "C1", now_ms=T0) > 0
+    assert await shared.acquire("chat.postMessage", "C1", now_ms=T0) == pytest.approx(0.052, abs=0.002)
+    assert await shared.acquire("chat.postMessage", "C1", now_ms=T0 + 52) == 0.0
+    assert await shared.acquire("chat.postMessage", "C1", now_ms=T0 + 52) > 0.9
     assert await shared.acquire("chat.postMessage", "C2", now_ms=T0) == 0.0
     await shared.hold("chat.postMessage", "C1", 3.0, now_ms=T0)
     assert await shared.acquire("chat.postMessage", "C2", now_ms=T0 + 1) == 0.0  # a channel's 429 holds only it
