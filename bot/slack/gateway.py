@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -251,12 +252,16 @@ class SlackGateway:
         """Seconds the shared budget asks this job to wait (0: go; also 0 when Redis fails)."""
         if self.budget is None:
             return 0.0
-        return await self.budget.acquire(job.method, job.channel)
+        job.ticket = secrets.token_hex(8)
+        wait = await self.budget.acquire(job.method, job.channel, job.ticket)
+        # While the shared budget answers, it alone paces calls; when Redis fails, this replica's buckets do.
+        self.limiter.pacing = self.budget.degraded
+        return wait
 
     async def _send(self, job: Job) -> None:
         job.attempts += 1
         outcome, retry_after = Outcome.UNKNOWN, 0.0
-        attempt = Attempt(job.method, job.channel, self.clock.now())
+        attempt, ticket = Attempt(job.method, job.channel, self.clock.now()), job.ticket
         self.history.append(attempt)
         limit = max(0.0, min(self.config.attempt_timeout, job.deadline - self.clock.now()))
         try:
@@ -281,8 +286,10 @@ class SlackGateway:
             self._slots.release()
             self._wakeup.set()
             self._idle.set()
-        if outcome is Outcome.LIMITED and self.budget is not None:
+        if self.budget is not None and outcome is Outcome.LIMITED:
             await self.budget.hold(job.method, job.channel, retry_after)  # holds every replica, not just this one
+        elif self.budget is not None and ticket:
+            await self.budget.settle(job.method, job.channel, ticket)
 
     def _on_slack_error(self, job: Job, exc: SlackApiError) -> tuple[Outcome, float]:
         status = getattr(exc.response, "status_code", None)

@@ -1,110 +1,64 @@
-"""One Slack rate budget for every replica: a Lua token bucket per method (and per channel) held in Redis.
+"""One Slack rate budget for every replica: a Lua-kept limit per method (and per channel) held in Redis.
 
-Slack's limits count per app and workspace, so replicas must share them. Each bucket lives in one hash with its
-hold key beside it, both under one hash tag (`rb:{slack:conversations.create}:bucket` / `:hold`), so a script
-touches one Cluster slot. Time inside the scripts is Redis `TIME`: replicas' clocks may drift apart, the Redis
-server's clock is the one reading every replica shares (tests pass an explicit time instead). A Redis error or
-slow answer never holds a Slack call back: the gateway falls back to its in-process limits, logged once per
-outage and counted, and asks Redis again after `retry_s`.
+Slack's limits count per app and workspace, so replicas must share them. A tier is a window of the calls of the
+last minute (a sorted set), per-channel pacing a token bucket (a hash); each sits beside its hold key under one
+hash tag (`rb:{slack:conversations.create}:window` / `:hold`), so a script touches one Cluster slot. Time inside
+the scripts is Redis `TIME`: replicas' clocks may drift apart, the Redis server's clock is the one reading every
+replica shares (tests pass an explicit time instead). A Redis error or slow answer never holds a Slack call back:
+the gateway falls back to its in-process limits, logged once per outage and counted, and asks Redis again after
+`retry_s`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass
+from typing import Literal
 
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from bot import metrics
 from bot.connections import Redis
 from bot.keys import Keys
+from bot.slack.budget_scripts import BUCKET, HOLD, SETTLE, WINDOW
 from bot.slack.clock import Clock
 from bot.slack.ratelimit import DEFAULT_TIER, METHOD_TIERS, PER_CHANNEL_METHODS, TIER_PER_MINUTE
 
 log = logging.getLogger(__name__)
 JITTER_S = 0.05  # how much later than granted a call may reach Slack without going over its limit
 
-# KEYS: bucket hash, hold key. ARGV: rate (tokens per ms), capacity, now in ms ("" for Redis TIME).
-# Returns the milliseconds to wait: 0 means a token was taken.
-ACQUIRE = """
-local now = tonumber(ARGV[3])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local rate, capacity = tonumber(ARGV[1]), tonumber(ARGV[2])
-local hold = tonumber(redis.call('GET', KEYS[2]))
-if hold and now < hold then
-  return math.ceil(hold - now)
-end
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
-local tokens, stamp = tonumber(state[1]), tonumber(state[2])
-if not tokens then
-  tokens, stamp = capacity, now
-end
-if now > stamp then
-  tokens = math.min(capacity, tokens + (now - stamp) * rate)
-  stamp = now
-end
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-else
-  wait = math.max(1, math.ceil((1 - tokens) / rate))
-end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(stamp))
--- Idle buckets go: once full again (or the hold is over) the bucket equals a new one.
-redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(stamp - now, 0) + (capacity - tokens) / rate) + 1000)
-return wait
-"""
-
-# KEYS: bucket hash, hold key. ARGV: hold in ms, now in ms ("" for Redis TIME).
-# After a 429 nobody calls until the hold ends; then one token (one probe), refilling from there.
-HOLD = """
-local now = tonumber(ARGV[2])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local ms = tonumber(ARGV[1])
-local till = now + ms
-local current = tonumber(redis.call('GET', KEYS[2]))
-if current and current >= till then
-  return 0
-end
-redis.call('SET', KEYS[2], tostring(till), 'PX', ms)
-redis.call('HSET', KEYS[1], 'tokens', '1', 'stamp', tostring(till))
-redis.call('PEXPIRE', KEYS[1], ms + 60000)
-return 1
-"""
-
 
 @dataclass(frozen=True)
 class Limit:
-    """One shared bucket: where it lives and how it fills."""
+    """One shared limit: a window of `count` calls per `window_s` (a tier) or a token bucket (per channel)."""
 
     name: str  # "conversations.create" or "chat.postMessage:C123"
-    per_second: float
-    capacity: float
+    kind: Literal["window", "bucket"]
+    count: int = 0
+    window_s: float = 0.0
+    per_second: float = 0.0
+    capacity: float = 0.0
 
 
 def shared_limit(
     method: str, channel: str | None, scale: float = 1.0, per_channel_per_second: float = 1.0, burst: float = 3.0
 ) -> Limit:
-    """The bucket for a call; never lets more than Slack's count through in any window of its length.
+    """The shared limit for a call, with JITTER_S of room so calls that reach Slack a little late still fit.
 
-    A bucket of capacity C refilling at r lets C + r*W calls through in a window W, so a tier of N per minute
-    gets C = N/10 and r = (N - C)/60, kept 3 % under that so network jitter cannot push one call over. Per-channel
-    pacing is a bucket on Slack's side too: ours gives up JITTER_S worth of burst, so calls that arrive a little
-    late and then bunched up still fit.
+    A tier (N per minute) is a window of N calls per minute plus JITTER_S: the whole tier, burst included, and
+    never more in any minute as Slack counts them. Per-channel pacing is a bucket on Slack's side too: ours
+    refills 3 % slower and gives up JITTER_S worth of burst.
     """
     if method in PER_CHANNEL_METHODS and channel:
         rate = per_channel_per_second * scale
-        return Limit(f"{method}:{channel}", rate * 0.97, max(1.0, burst - rate * JITTER_S))
+        return Limit(
+            f"{method}:{channel}", "bucket", per_second=rate * 0.97, capacity=max(1.0, burst - rate * JITTER_S)
+        )
     per_minute = TIER_PER_MINUTE[METHOD_TIERS.get(method, DEFAULT_TIER)]
-    capacity = max(1.0, per_minute / 10)
-    return Limit(method, (per_minute - capacity) * scale / 60.0 * 0.97, capacity)
+    return Limit(method, "window", count=per_minute, window_s=60.0 / scale + JITTER_S)
 
 
 class SharedBudget:
@@ -124,44 +78,78 @@ class SharedBudget:
         self.scale = scale
         self.timeout_s, self.retry_s = timeout_s, retry_s
         self.degraded_until: float | None = None  # set while Redis is failing: local limits only until then
-        self._acquire = redis.register_script(ACQUIRE)
+        self._window = redis.register_script(WINDOW)
+        self._bucket = redis.register_script(BUCKET)
         self._hold = redis.register_script(HOLD)
+        self._settle = redis.register_script(SETTLE)
 
     @property
     def degraded(self) -> bool:
         """True while the last Redis call failed: calls follow the in-process limits only."""
         return self.degraded_until is not None
 
-    async def acquire(self, method: str, channel: str | None, now_ms: int | None = None) -> float:
-        """Seconds to wait before this call may go; 0 means it may go now (a token was taken)."""
+    async def acquire(
+        self, method: str, channel: str | None, ticket: str | None = None, now_ms: int | None = None
+    ) -> float:
+        """Seconds to wait before this call may go; 0 means it may go now (counted under `ticket` for settle())."""
         if self._skipping():
             return 0.0
         limit = shared_limit(method, channel, self.scale)
-        bucket, hold = self.keys.slack_bucket(limit.name), self.keys.slack_hold(limit.name)
-        args = [repr(limit.per_second / 1000.0), repr(limit.capacity), "" if now_ms is None else str(now_ms)]
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                wait_ms = await self._acquire(keys=[bucket, hold], args=args)
-        except (RedisError, OSError, TimeoutError) as exc:
-            self._failed(exc)
-            return 0.0
-        self._recovered()
-        return max(0.0, float(wait_ms)) / 1000.0
+        now = "" if now_ms is None else str(now_ms)
+        if limit.kind == "window":
+            keys = [self.keys.slack_window(limit.name), self.keys.slack_hold(limit.name)]
+            args = [now, str(limit.count), str(round(limit.window_s * 1000)), ticket or secrets.token_hex(8)]
+            script = self._window
+        else:
+            keys = [self.keys.slack_bucket(limit.name), self.keys.slack_hold(limit.name)]
+            args = [now, repr(limit.per_second / 1000.0), repr(limit.capacity)]
+            script = self._bucket
+        wait_ms = await self._run(script, keys, args)
+        return 0.0 if wait_ms is None else max(0.0, float(wait_ms)) / 1000.0
+
+    async def settle(self, method: str, channel: str | None, ticket: str, now_ms: int | None = None) -> None:
+        """The call went out and came back: count it in its window from now, the latest Slack can have seen it.
+
+        Calls are counted when allowed, but a busy replica may send them late; counting each from its answer
+        keeps a late call from pushing a window over Slack's count.
+        """
+        limit = shared_limit(method, channel, self.scale)
+        if limit.kind != "window" or self._skipping():
+            return
+        keys = [self.keys.slack_window(limit.name), self.keys.slack_hold(limit.name)]
+        args = ["" if now_ms is None else str(now_ms), ticket, str(round(limit.window_s * 1000))]
+        await self._run(self._settle, keys, args)
 
     async def hold(self, method: str, channel: str | None, seconds: float, now_ms: int | None = None) -> None:
         """Slack answered 429: hold this method (or channel) for every replica for `seconds`."""
         if self._skipping():
             return
-        name = shared_limit(method, channel, self.scale).name
-        keys = [self.keys.slack_bucket(name), self.keys.slack_hold(name)]
-        args = [str(max(1, round(seconds * 1000))), "" if now_ms is None else str(now_ms)]
+        limit = shared_limit(method, channel, self.scale)
+        window = limit.kind == "window"
+        keys = [
+            self.keys.slack_window(limit.name) if window else self.keys.slack_bucket(limit.name),
+            self.keys.slack_hold(limit.name),
+        ]
+        ms = str(max(1, round(seconds * 1000)))
+        args = [
+            "" if now_ms is None else str(now_ms),
+            ms,
+            limit.kind,
+            str(limit.count),
+            str(round(limit.window_s * 1000)),
+        ]
+        await self._run(self._hold, keys, args)
+
+    async def _run(self, script: AsyncScript, keys: list[str], args: list[str]) -> int | None:
+        """The script's answer, or None (and the fallback noted) when Redis fails or is slow."""
         try:
             async with asyncio.timeout(self.timeout_s):
-                await self._hold(keys=keys, args=args)
+                answer = await script(keys=keys, args=args)
         except (RedisError, OSError, TimeoutError) as exc:
             self._failed(exc)
-            return
+            return None
         self._recovered()
+        return int(answer)
 
     def _skipping(self) -> bool:
         # After a failure, give Redis `retry_s` before asking again, so an outage costs one timeout, not one per call.
