@@ -25,6 +25,7 @@ from bot import metrics
 from bot.errors import UpstreamError
 from bot.slack.clock import Clock, MonotonicClock
 from bot.slack.errors import describe_gateway_failure, describe_slack_error
+from bot.slack.history import Attempt
 from bot.slack.naming import with_suffix
 from bot.slack.outbox import Job, Outbox, Priority
 from bot.slack.ratelimit import Outcome, RateLimiter
@@ -47,18 +48,6 @@ class GatewayConfig:
     connect_backoff: float = 1.0  # first pause after a refused connection, doubled each time
     restart_delay: float = 0.5  # first pause before restarting a dead worker, doubled up to max_restart_delay
     max_restart_delay: float = 30.0
-
-
-@dataclass
-class Attempt:
-    """One HTTP attempt on the gateway's clock: sent, answered (None while in flight), and a 429's Retry-After."""
-
-    method: str
-    channel: str | None
-    sent_at: float
-    answered_at: float | None = None
-    status: str = ""
-    retry_after: float = 0.0
 
 
 class SlackGateway:

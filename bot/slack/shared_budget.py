@@ -6,7 +6,7 @@ hash tag (`rb:{slack:conversations.create}:window` / `:hold`), so a script touch
 the scripts is Redis `TIME`: replicas' clocks may drift apart, the Redis server's clock is the one reading every
 replica shares (tests pass an explicit time instead). A Redis error or slow answer never holds a Slack call back:
 the gateway falls back to its in-process limits, logged once per outage and counted, and asks Redis again after
-`retry_s`.
+`retry_s`, doubling while it keeps failing (a hung Redis costs one bounded wait per pause, not one per call).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bot.slack.clock import Clock
 from bot.slack.ratelimit import DEFAULT_TIER, METHOD_TIERS, PER_CHANNEL_METHODS, TIER_PER_MINUTE
 
 log = logging.getLogger(__name__)
+MAX_PAUSE_S = 10.0  # while Redis keeps failing, it is asked again at most this rarely
 JITTER_S = 0.05  # how much later than granted a call may reach Slack without going over its limit
 
 
@@ -77,7 +78,9 @@ class SharedBudget:
         self.redis, self.keys, self.clock = redis, keys, clock
         self.scale = scale
         self.timeout_s, self.retry_s = timeout_s, retry_s
+        self._pause = retry_s  # doubles while Redis keeps failing, up to MAX_PAUSE_S
         self.degraded_until: float | None = None  # set while Redis is failing: local limits only until then
+        self._waits: dict[str, float] = {}  # limit name -> clock time before which Redis said "wait"
         self._window = redis.register_script(WINDOW)
         self._bucket = redis.register_script(BUCKET)
         self._hold = redis.register_script(HOLD)
@@ -95,6 +98,9 @@ class SharedBudget:
         if self._skipping():
             return 0.0
         limit = shared_limit(method, channel, self.scale)
+        known = self._known_wait(limit.name) if now_ms is None else 0.0
+        if known:
+            return known  # other replicas' calls and holds only ever push it later: no need to ask again
         now = "" if now_ms is None else str(now_ms)
         if limit.kind == "window":
             keys = [self.keys.slack_window(limit.name), self.keys.slack_hold(limit.name)]
@@ -105,7 +111,10 @@ class SharedBudget:
             args = [now, repr(limit.per_second / 1000.0), repr(limit.capacity)]
             script = self._bucket
         wait_ms = await self._run(script, keys, args)
-        return 0.0 if wait_ms is None else max(0.0, float(wait_ms)) / 1000.0
+        wait = 0.0 if wait_ms is None else max(0.0, float(wait_ms)) / 1000.0
+        if wait and now_ms is None:
+            self._remember(limit.name, wait)
+        return wait
 
     async def settle(self, method: str, channel: str | None, ticket: str, now_ms: int | None = None) -> None:
         """The call went out and came back: count it in its window from now, the latest Slack can have seen it.
@@ -151,8 +160,26 @@ class SharedBudget:
         self._recovered()
         return int(answer)
 
+    def _known_wait(self, name: str) -> float:
+        """Seconds still to wait that Redis already gave for this limit (0: ask it), so a queue of calls of one
+        method costs one script call per wake-up, not one per queued call."""
+        until = self._waits.get(name)
+        if until is None:
+            return 0.0
+        left = until - self.clock.now()
+        if left <= 0:
+            del self._waits[name]
+            return 0.0
+        return left
+
+    def _remember(self, name: str, wait: float) -> None:
+        if len(self._waits) >= 1024:  # one entry per busy channel at most; drop the ones that are over
+            now = self.clock.now()
+            self._waits = {key: until for key, until in self._waits.items() if until > now}
+        self._waits[name] = self.clock.now() + wait
+
     def _skipping(self) -> bool:
-        # After a failure, give Redis `retry_s` before asking again, so an outage costs one timeout, not one per call.
+        # After a failure, give Redis a pause before asking again, so an outage costs one timeout, not one per call.
         return self.degraded_until is not None and self.clock.now() < self.degraded_until
 
     def _failed(self, exc: BaseException) -> None:
@@ -163,10 +190,13 @@ class SharedBudget:
                 extra={"error": f"{type(exc).__name__}: {exc}"},
             )
             metrics.SLACK_SHARED_BUDGET_DEGRADED.set(1)
-        self.degraded_until = self.clock.now() + self.retry_s
+        else:
+            self._pause = min(2 * self._pause, MAX_PAUSE_S)
+        self.degraded_until = self.clock.now() + self._pause
 
     def _recovered(self) -> None:
         if self.degraded_until is not None:
             log.info("shared Slack budget available again")
             metrics.SLACK_SHARED_BUDGET_DEGRADED.set(0)
             self.degraded_until = None
+            self._pause = self.retry_s

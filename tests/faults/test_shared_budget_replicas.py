@@ -1,13 +1,19 @@
-"""Two replicas, one Slack budget: gateways in separate threads and event loops, each with its own Web API client
-and Redis client, share the buckets in Redis. Against the emulator enforcing the tiers they never exceed one
-together, and a 429 seen by one holds the other. Without the shared budget the same load meets 429s.
+"""Two replicas, one Slack budget: gateways in separate threads and event loops, and in separate OS processes,
+each with its own Web API client and Redis client, share the limits in Redis. Against the emulator enforcing
+the tiers they never exceed one together, and a 429 seen by one holds the other. Without the shared budget the
+same load meets 429s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import socket
+import sys
 import threading
 import time
+from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -22,6 +28,7 @@ from bot.settings import load_settings
 from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.ratelimit import RateLimiter
 from bot.slack.shared_budget import SharedBudget
+from tests.conftest import ROOT
 
 T = TypeVar("T")
 RATE_SCALE = 30.0  # tier 2 becomes 20 calls per 2 s
@@ -159,3 +166,68 @@ async def test_a_429_seen_by_one_replica_holds_the_other(emulator: SlackEmulator
     assert asked_at - limited_at < 1.0
     assert all(c.at >= limited_at + 2 - 0.05 for c in calls[1:]), [c.at - limited_at for c in calls]
     assert [a.status for a in second.gateway.history] == ["answered"]
+
+
+async def run_processes(emulator: SlackEmulator, redis_url: str, keys: Keys, count: int) -> list[dict[str, Any]]:
+    """`count` replicas as OS processes, each sending CALLS_EACH usergroups.list calls from the same moment."""
+    config = {
+        "api_url": emulator.api_url,
+        "bot_token": emulator.bot_token,
+        "redis_url": redis_url,
+        "prefix": keys.prefix,
+        "scale": RATE_SCALE,
+        "method": "usergroups.list",
+        "calls": CALLS_EACH,
+        "start_at": time.time() + 3.0,  # both interpreters are up and connected by then
+    }
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.faults._replica", json.dumps(config), cwd=ROOT, stdout=PIPE, stderr=PIPE
+        )
+        for _ in range(count)
+    ]
+    outputs = [await asyncio.wait_for(p.communicate(), 60) for p in processes]
+    assert [p.returncode for p in processes] == [0] * count, [err.decode()[-2000:] for _, err in outputs]
+    return [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+async def test_two_replica_processes_together_stay_within_the_tier(
+    emulator: SlackEmulator, redis_url: str, keys: Keys
+) -> None:
+    reports = await run_processes(emulator, redis_url, keys, 2)
+    assert all(r["shared"] for r in reports)  # REDIS_URL set: the shared budget is on by default
+    assert [r["ok"] for r in reports] == [CALLS_EACH, CALLS_EACH]
+    lists = [c.at for c in emulator.calls("usergroups.list")]
+    assert len(lists) == 2 * CALLS_EACH
+    assert emulator.ratelimited_count == 0 and sum(r["limited"] for r in reports) == 0
+    assert most_in_any_window(lists, WINDOW) <= 20
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+async def test_with_redis_down_calls_still_go_paced_by_the_replicas_own_limits(
+    emulator: SlackEmulator, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        dead = make_client(f"redis://127.0.0.1:{probe.getsockname()[1]}/0")
+    settings = load_settings(
+        slack_api_url=emulator.api_url, slack_bot_token=emulator.bot_token, slack_app_token=emulator.app_token
+    )
+    gateway = SlackGateway(slack_client(settings), RateLimiter(scale=RATE_SCALE), history=100)
+    gateway.budget = SharedBudget(dead, keys, gateway.clock, scale=RATE_SCALE)
+    await gateway.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.slack.shared_budget"):
+            results = await asyncio.gather(*(gateway.call("usergroups.list") for _ in range(12)))
+    finally:
+        await gateway.stop(drain_timeout=0)
+        await dead.aclose()
+    assert all(r["ok"] for r in results)  # nothing waited on Redis
+    assert gateway.budget.degraded and gateway.limiter.pacing
+    sent = [a.sent_at for a in gateway.history]
+    # The replica's own tier-2 bucket: a burst of 2, then one call per 0.1 s.
+    assert sent[-1] - sent[0] >= (12 - 2) * 0.1 * 0.9
+    assert len([r for r in caplog.records if "shared Slack budget unavailable" in r.getMessage()]) == 1

@@ -115,10 +115,13 @@ async def test_redis_down_means_local_limits_logged_once_then_the_budget_returns
         clock.advance(1.5)
         assert await shared.acquire("conversations.create", None) == 0.0  # asked again, still down
         assert metrics.SLACK_SHARED_BUDGET_FALLBACKS._value.get() == before + 2
+        clock.advance(1.5)
+        assert await shared.acquire("conversations.create", None) == 0.0  # still failing: the pause doubled to 2 s
+        assert metrics.SLACK_SHARED_BUDGET_FALLBACKS._value.get() == before + 2
         server = EmbeddedValkey(tmp_path, port=port)
         server.start()
         try:
-            clock.advance(1.5)
+            clock.advance(1.0)
             await shared.hold("conversations.create", None, 30)
             assert not shared.degraded
             assert await shared.acquire("conversations.create", None) == pytest.approx(30, abs=0.5)
@@ -128,3 +131,15 @@ async def test_redis_down_means_local_limits_logged_once_then_the_budget_returns
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "shared Slack budget unavailable" in warnings[0].getMessage()
     assert any("available again" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_wait_redis_gave_is_remembered_so_a_queue_of_calls_asks_once(redis: Redis, keys: Keys) -> None:
+    clock = ManualClock()
+    shared = SharedBudget(redis, keys, clock)
+    assert [await shared.acquire("pins.add", None) for _ in range(20)] == [0.0] * 20  # Redis TIME
+    wait = await shared.acquire("pins.add", None)
+    assert 59 < wait <= 60.05
+    await redis.delete(keys.slack_window("pins.add"))  # Redis would now say "go"...
+    assert await shared.acquire("pins.add", None) == pytest.approx(wait)  # ...but it is not asked before the wait
+    clock.advance(wait)
+    assert await shared.acquire("pins.add", None) == 0.0
