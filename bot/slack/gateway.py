@@ -229,13 +229,19 @@ class SlackGateway:
             job, wait = self.outbox.next_ready(self.limiter, now)
             if job is not None:
                 shared_wait = await self._shared_wait(job)
-                if not shared_wait:
+                if not shared_wait and self._still_ready(job):
                     return job
+                if not shared_wait:
+                    continue  # while Redis answered, a 429 came back or the job left the queue: look again
                 # Other replicas spent the shared budget (or a 429 holds it): try again when it allows.
                 job.not_before = max(job.not_before, self.clock.now() + shared_wait)
                 continue
             self._wakeup.clear()
             await self.clock.wait(self._wakeup, wait)
+
+    def _still_ready(self, job: Job) -> bool:
+        """True when the job is still queued and its local hold still lets it go now."""
+        return job in self.outbox.pending and self.limiter.ready_at(job.method, job.channel) <= self.clock.now()
 
     async def _shared_wait(self, job: Job) -> float:
         """Seconds the shared budget asks this job to wait (0: go; also 0 when Redis fails)."""
