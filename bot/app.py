@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals.service import EXPIRY_TIMER, ApprovalService
 from bot.approvals.store import ApprovalStore
-from bot.connections import RedisHandle, connect, redis_timeouts
+from bot.connections import Redis, RedisHandle, connect, redis_timeouts
 from bot.engine.responder import RunbookResponder
 from bot.escalation.deliveries import DeliveryConfig
 from bot.escalation.engine import Escalator
@@ -49,10 +49,12 @@ from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.approval_listeners import SlackApprovalPresenter
 from bot.slack.archive import SlackChannelArchiver
+from bot.slack.clock import MonotonicClock
 from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
+from bot.slack.shared_budget import SharedBudget
 from bot.slack.verify_listeners import SlackOutcomePresenter
 from bot.stakeholders import Stakeholders, build_stakeholders
 from bot.statusweb import add_status_routes
@@ -83,6 +85,14 @@ def gateway_config(settings: Settings) -> GatewayConfig:
         attempt_timeout=settings.slack_attempt_timeout_s,
         max_attempts=settings.slack_max_attempts,
     )
+
+
+def shared_budget(settings: Settings, redis: Redis, keys: Keys) -> SharedBudget | None:
+    """The Slack budget shared by replicas in Redis: SLACK_SHARED_BUDGET, by default on when REDIS_URL is set."""
+    enabled = settings.slack_shared_budget
+    if enabled is None:
+        enabled = settings.redis_url is not None
+    return SharedBudget(redis, keys, MonotonicClock(), scale=settings.slack_rate_scale) if enabled else None
 
 
 def escalation_folder(settings: Settings) -> Path:
@@ -143,7 +153,10 @@ class BotApp:
             audit_max_len=settings.audit_max_len,
         )
         gateway = self.gateway = SlackGateway(
-            slack_client(settings), RateLimiter(scale=settings.slack_rate_scale), config=gateway_config(settings)
+            slack_client(settings),
+            RateLimiter(scale=settings.slack_rate_scale),
+            config=gateway_config(settings),
+            budget=shared_budget(settings, self.redis.client, keys),
         )
         await gateway.start()
         catalog = self.catalog or load_catalog(settings.runbooks_path)

@@ -192,6 +192,18 @@ class Keys:
         """Hash from Slack user id to the display name the bot last saw (post-mortems name people offline)."""
         return f"{self.prefix}:user-names"
 
+    def slack_bucket(self, name: str) -> str:
+        """Hash holding the shared token bucket of `method:channel`, for per-channel pacing."""
+        return f"{self.prefix}:{{slack:{name}}}:bucket"
+
+    def slack_window(self, name: str) -> str:
+        """Sorted set of the calls of one Slack method in its last rate window, shared by every replica."""
+        return f"{self.prefix}:{{slack:{name}}}:window"
+
+    def slack_hold(self, name: str) -> str:
+        """Key whose value is when a 429's Retry-After ends for one Slack bucket (expires with PX)."""
+        return f"{self.prefix}:{{slack:{name}}}:hold"
+
     def pattern(self) -> str:
         """Glob matching every key under this prefix."""
         return f"{self.prefix}:*"

@@ -138,6 +138,10 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown requirement(s) {sorted(unknown)}: use postmortem, followups or none")
         return ",".join(sorted(words - {"none"}))
 
+    # One Slack rate budget in Redis for all replicas (docs/architecture.md, "Slack gateway"); unset: on when
+    # REDIS_URL is set (several replicas can share it), off for the embedded store.
+    slack_shared_budget: bool | None = None
+
     @field_validator("slack_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
