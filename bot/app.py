@@ -18,13 +18,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals.service import EXPIRY_TIMER, ApprovalService
 from bot.approvals.store import ApprovalStore
-from bot.connections import RedisHandle, connect, redis_timeouts
+from bot.connections import RedisHandle
 from bot.engine.responder import RunbookResponder
 from bot.escalation.engine import Escalator
 from bot.escalation.loader import EscalationConfig, load_escalation
 from bot.escalation.reminders import Reminders
 from bot.escalation.scheduler import TimerScheduler
 from bot.escalation.service import EscalationService
+from bot.escalation.timer_migration import finish_migration, migrate_timers
 from bot.escalation.timers import TimerStore
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.lifecycle import reopen_window
@@ -34,6 +35,8 @@ from bot.intake.routes import add_alert_routes
 from bot.keys import Keys
 from bot.policy.rules import ActionRateLimit
 from bot.policy.trust import TrustBook, trust_path
+from bot.redis_topology import connect_configured, wait_replicas
+from bot.replicafence import ReplicaFence, fenced
 from bot.runbooks.catalog import Catalog, load_catalog
 from bot.services import BotServices
 from bot.settings import Settings
@@ -120,8 +123,9 @@ class BotApp:
 
     async def _build(self) -> BotServices:
         settings = self.settings
-        self.redis = await connect(settings.redis_url, settings.data_dir, redis_timeouts(settings))
-        keys = Keys(settings.redis_prefix)
+        self.redis = await connect_configured(settings)
+        keys = Keys(settings.redis_prefix, timer_shards=settings.timer_shards)
+        legacy_timers_leased = await migrate_timers(self.redis.client, keys)
         store = IncidentStore(
             self.redis.client,
             keys,
@@ -138,6 +142,8 @@ class BotApp:
             log.warning("runbook problem", extra={"problem": str(problem)})
         notifier = SlackNotifier(gateway, store, _channel_policy(settings))
         tasks = TaskSupervisor()
+        if legacy_timers_leased:
+            tasks.spawn(finish_migration(self.redis.client, keys), name="timer-migration")
         responder = RunbookResponder(catalog, settings, post_message=gateway.post_message)
         timer_store = TimerStore(self.redis.client, keys)
         self.timers = TimerScheduler(timer_store)
@@ -218,7 +224,12 @@ class BotApp:
 
     async def _start_web(self, services: BotServices) -> None:
         web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes)
-        add_alert_routes(web_app, self.settings, services.flows)
+        assert self.redis is not None
+        settings = self.settings
+        fence = ReplicaFence(
+            self.redis.client, Keys(settings.redis_prefix), wait_replicas(settings), settings.redis_wait_timeout_ms
+        )
+        add_alert_routes(web_app, settings, fenced(services.flows, fence))
         if self.stakeholders is not None and self.stakeholders.builtin_page is not None:
             add_status_routes(web_app, self.stakeholders.builtin_page)
         # Behind the connection guard: header deadline and connection cap (docs/intake.md, "Hostile clients").

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.connections import connect, redis_timeouts
 from bot.incidents.store import IncidentStore
 from bot.keys import Keys
+from bot.redis_topology import connect_configured
 from bot.settings import load_settings
 
 
@@ -15,7 +15,7 @@ from bot.settings import load_settings
 async def stored_incidents() -> AsyncIterator[IncidentStore]:
     """The incident store the running bot uses, closed (and an embedded server stopped) afterwards."""
     settings = load_settings()
-    handle = await connect(settings.redis_url, settings.data_dir, redis_timeouts(settings))
+    handle = await connect_configured(settings)
     try:
         yield IncidentStore(handle.client, Keys(settings.redis_prefix))
     finally:
