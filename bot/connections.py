@@ -116,10 +116,24 @@ def cluster_url(url: str) -> str | None:
     return f"{CLUSTER_SCHEMES[scheme]}://{rest}" if sep and scheme in CLUSTER_SCHEMES else None
 
 
+class ReadyCluster(RedisCluster):
+    """RedisCluster that finishes discovering the cluster before a command goes out.
+
+    Several first commands issued at once on a fresh client otherwise race its discovery and fail
+    (a connection without a writer); waiting for `initialize` first avoids that.
+    """
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        """Run one command once the slot map is known."""
+        if self._initialize:
+            await self.initialize()
+        return await super().execute_command(*args, **kwargs)
+
+
 def make_cluster_client(seed_url: str, max_connections: int = 50, timeouts: RedisTimeouts | None = None) -> Redis:
     """An asyncio Redis Cluster client (slot map from any seed node) with the same timeouts as `make_client`."""
     t = timeouts or RedisTimeouts()
-    cluster = RedisCluster.from_url(
+    cluster = ReadyCluster.from_url(
         seed_url,
         decode_responses=True,
         # Per node; the cluster client has no blocking pool, so a burst beyond it fails fast instead of waiting.
@@ -128,7 +142,7 @@ def make_cluster_client(seed_url: str, max_connections: int = 50, timeouts: Redi
         socket_connect_timeout=t.connect_s,
         health_check_interval=t.health_check_s,
         # A moved slot or a failed-over primary: refresh the slot map and try again, a few times.
-        cluster_error_retry_attempts=3,
+        retry=Retry(NoBackoff(), 3, supported_errors=(RedisConnectionError,)),
     )
     # The stores use only the command API both clients share (single-slot scripts, split pipelines).
     return cast(Redis, cluster)
