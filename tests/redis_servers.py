@@ -173,43 +173,53 @@ class SentinelSetup:
 
 
 @contextmanager
-def redis_sentinel(folder: Path, down_after_ms: int = 1000) -> Iterator[SentinelSetup]:
-    """One primary, one replica, three sentinels (quorum 2), all on loopback; the replica is in sync when yielded."""
-    primary = ServerProcess(free_port(), folder / "primary", ["appendfsync always"])
-    primary.extra.append("appendonly yes")
+def primary_with_replica(folder: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """A primary (append-only file, fsync always) and one replica in sync with it."""
+    primary = ServerProcess(free_port(), folder / "primary", ["appendonly yes", "appendfsync always"])
     replica = ServerProcess(free_port(), folder / "replica", ["appendonly yes"])
-    sentinels: list[ServerProcess] = []
-    setup = SentinelSetup(primary, replica, sentinels)
     try:
         primary.start()
         replica.extra.append(f"replicaof {HOST} {primary.port}")
         replica.start()
         wait_until(lambda: "master_link_status:up" in replica.client().execute_command("INFO replication"), 15, "sync")
-        for i in range(3):
-            sentinel = ServerProcess(
-                free_port(),
-                folder / f"sentinel{i}",
-                [
-                    f"sentinel monitor {setup.master} {HOST} {primary.port} 2",
-                    f"sentinel down-after-milliseconds {setup.master} {down_after_ms}",
-                    f"sentinel failover-timeout {setup.master} 10000",
-                    f"sentinel parallel-syncs {setup.master} 1",
-                ],
-                sentinel=True,
-            )
-            sentinels.append(sentinel)
-            sentinel.start()
-
-        def watched() -> bool:
-            for s in sentinels:
-                info = s.client().execute_command("SENTINEL MASTER", setup.master)
-                fields = dict(zip(info[0::2], info[1::2], strict=True)) if isinstance(info, list) else info
-                if int(fields["num-other-sentinels"]) < 2 or int(fields["num-slaves"]) < 1:
-                    return False
-            return True
-
-        wait_until(watched, 20, "the sentinels to see each other and the replica")
-        yield setup
+        yield primary, replica
     finally:
-        for server in [*sentinels, replica, primary]:
-            server.stop()
+        replica.stop()
+        primary.stop()
+
+
+@contextmanager
+def redis_sentinel(folder: Path, down_after_ms: int = 1000) -> Iterator[SentinelSetup]:
+    """One primary, one replica, three sentinels (quorum 2), all on loopback; the replica is in sync when yielded."""
+    sentinels: list[ServerProcess] = []
+    with primary_with_replica(folder) as (primary, replica):
+        setup = SentinelSetup(primary, replica, sentinels)
+        try:
+            for i in range(3):
+                sentinel = ServerProcess(
+                    free_port(),
+                    folder / f"sentinel{i}",
+                    [
+                        f"sentinel monitor {setup.master} {HOST} {primary.port} 2",
+                        f"sentinel down-after-milliseconds {setup.master} {down_after_ms}",
+                        f"sentinel failover-timeout {setup.master} 10000",
+                        f"sentinel parallel-syncs {setup.master} 1",
+                    ],
+                    sentinel=True,
+                )
+                sentinels.append(sentinel)
+                sentinel.start()
+
+            def watched() -> bool:
+                for s in sentinels:
+                    info = s.client().execute_command("SENTINEL MASTER", setup.master)
+                    fields = dict(zip(info[0::2], info[1::2], strict=True)) if isinstance(info, list) else info
+                    if int(fields["num-other-sentinels"]) < 2 or int(fields["num-slaves"]) < 1:
+                        return False
+                return True
+
+            wait_until(watched, 20, "the sentinels to see each other and the replica")
+            yield setup
+        finally:
+            for sentinel in sentinels:
+                sentinel.stop()
