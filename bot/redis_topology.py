@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -63,6 +64,14 @@ def effective_url(settings: Settings) -> str | None:
     return url
 
 
+def with_password(url: str, password: str | None) -> str:
+    """`url` carrying `password` when it carries none of its own (REDIS_PASSWORD)."""
+    scheme, sep, rest = url.partition("://")
+    if not password or not sep or "@" in rest.split("/", 1)[0]:
+        return url
+    return f"{scheme}://:{quote(password, safe='')}@{rest}"
+
+
 def wait_replicas(settings: Settings) -> int:
     """How many replicas a webhook's writes must reach before it answers (REDIS_WAIT_REPLICAS or its default)."""
     if settings.redis_wait_replicas is not None:
@@ -111,6 +120,8 @@ async def connect_configured(settings: Settings) -> RedisHandle:
         log.info("redis through sentinel", extra={"target": target.label})
         return RedisHandle(client=client, url=target.label)
     url = effective_url(settings)
+    if url is not None and settings.redis_password is not None:
+        url = with_password(url, settings.redis_password.get_secret_value())
     handle = await connect(url, settings.data_dir, timeouts)
     log.info("redis connected", extra={"url": redact_url(handle.url)})
     return handle

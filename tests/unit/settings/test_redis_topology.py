@@ -8,7 +8,7 @@ from redis.crc import key_slot
 from bot.connections import cluster_url
 from bot.errors import ConfigError
 from bot.keys import Keys
-from bot.redis_topology import effective_url, parse_sentinels, wait_replicas
+from bot.redis_topology import effective_url, parse_sentinels, wait_replicas, with_password
 from bot.settings import load_settings
 
 
@@ -70,3 +70,10 @@ def test_shards_spread_timers_and_are_stable() -> None:
     assert set(shards) == set(range(8))
     assert shards == [Keys("other", timer_shards=8).timer_shard(f"esc:INC-{n}:level-1") for n in range(400)]
     assert {key_slot(keys.timers_due(s).encode()) for s in range(8)}.__len__() == 8
+
+
+def test_the_password_setting_fills_a_url_without_one() -> None:
+    assert with_password("redis://127.0.0.1:6379/0", "p@ss/w") == "redis://:p%40ss%2Fw@127.0.0.1:6379/0"
+    assert with_password("redis+cluster://127.0.0.1:7000", "pw") == "redis+cluster://:pw@127.0.0.1:7000"
+    assert with_password("redis://:own@127.0.0.1:6379/0", "pw") == "redis://:own@127.0.0.1:6379/0"
+    assert with_password("redis://127.0.0.1:6379/0", None) == "redis://127.0.0.1:6379/0"
