@@ -64,6 +64,9 @@ async def test_primary_killed_after_a_202_loses_nothing_and_pages_fire_once(
         second["alerts"][0]["fingerprint"] = "fp-failover-2"
         second["alerts"][0]["labels"]["instance"] = "api-2"
         assert (await post_alert(stack, second)).status_code == 202
+        # Both answers waited for the replica (REDIS_WAIT_REPLICAS defaults to 1 with Sentinel).
+        stats = sentinel.primary.client().info("commandstats")
+        assert stats["cmdstat_wait"]["calls"] == 2
         old_primary = sentinel.primary.port
         await asyncio.to_thread(sentinel.primary.kill)
 
