@@ -38,8 +38,9 @@ test: lint typecheck pytest
 sandbox: $(VENV)/.runtime
 	$(VENV)/bin/runbookctl sandbox
 
+# Every benchmark in bench/, one after another; writes BENCHMARKS.md (BENCH_ARGS e.g. --note "..." or --only store).
 bench: install
-	$(PY) bench/store.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

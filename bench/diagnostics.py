@@ -11,8 +11,10 @@ import argparse
 import asyncio
 import statistics
 import time
+from pathlib import Path
 from typing import ClassVar
 
+from _figures import Report, add_json_argument, write
 from aiohttp import web
 from pydantic import BaseModel
 
@@ -66,7 +68,7 @@ async def _round(plans: list[DiagnosticPlan], ctx: HookContext, hooks: dict[str,
     return total_ms, max(r.duration_ms for r in results)
 
 
-def _report(label: str, rounds: list[tuple[float, float]], step_ms: float) -> None:
+def _report(label: str, rounds: list[tuple[float, float]], step_ms: float) -> tuple[float, float]:
     total = statistics.median(t for t, _ in rounds)
     slowest = statistics.median(s for _, s in rounds)
     print(
@@ -74,9 +76,10 @@ def _report(label: str, rounds: list[tuple[float, float]], step_ms: float) -> No
         f"total/slowest {total / slowest:5.3f} | total/{step_ms:g} ms {total / step_ms:5.3f} | "
         f"runner overhead {total - slowest:5.1f} ms"
     )
+    return total, slowest
 
 
-async def main(count: int, step_ms: float, repeat: int) -> None:
+async def main(count: int, step_ms: float, repeat: int, json_path: Path | None = None) -> None:
     """Run both workloads `repeat` times and print the medians."""
     ctx = HookContext(settings=Settings(_env_file=None))
     hooks: dict[str, Hook] = {**load_hooks(), "bench_sleep": Sleep()}
@@ -90,10 +93,15 @@ async def main(count: int, step_ms: float, repeat: int) -> None:
     ]
     try:
         print(f"{count} diagnostics of {step_ms:g} ms each, median of {repeat} rounds")
-        _report("sleep hook", [await _round(sleep_plans, ctx, hooks) for _ in range(repeat)], step_ms)
-        _report("http_check (loopback)", [await _round(http_plans, ctx, hooks) for _ in range(repeat)], step_ms)
+        sleep = _report("sleep hook", [await _round(sleep_plans, ctx, hooks) for _ in range(repeat)], step_ms)
+        http = _report("http_check (loopback)", [await _round(http_plans, ctx, hooks) for _ in range(repeat)], step_ms)
     finally:
         await runner.cleanup()
+    report = Report("diagnostics", f"{count} diagnostics run in parallel against the slowest single step")
+    report.conditions = {"diagnostics": count, "step_ms": step_ms, "rounds (median)": repeat}
+    for label, (total, slowest) in (("sleep hook", sleep), ("http_check, loopback", http)):
+        report.add(f"{label}: all {count} done", total, "ms", "slowest single step", slowest, "lower")
+    write(report, json_path)
 
 
 if __name__ == "__main__":
@@ -101,5 +109,6 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=50)
     parser.add_argument("--step-ms", type=float, default=200.0)
     parser.add_argument("--repeat", type=int, default=5)
+    add_json_argument(parser)
     args = parser.parse_args()
-    asyncio.run(main(args.count, args.step_ms, args.repeat))
+    asyncio.run(main(args.count, args.step_ms, args.repeat, args.json))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from _figures import Report, add_json_argument, write
 from aiohttp import web
 from pydantic import SecretStr
 
@@ -160,6 +161,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1500, help="requests per scenario (default 1500)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
     parser.add_argument("--budget", type=float, default=40.0, help="seconds for all three scenarios (default 40)")
+    add_json_argument(parser)
     args = parser.parse_args()
     redis_url = os.environ.get("REDIS_URL")
     with tempfile.TemporaryDirectory(prefix="rb-bench-intake-") as tmp:
@@ -174,6 +176,26 @@ def main() -> None:
                 embedded.stop()
     print(f"redis: {'REDIS_URL' if embedded is None else 'embedded Valkey'}")
     report(results, args.concurrency)
+    write(figures(results, args.concurrency, "REDIS_URL" if embedded is None else "embedded Valkey"), args.json)
+
+
+def figures(results: list[Result], concurrency: int, redis: str) -> Report:
+    """Throughput and latency of each path beside the bare endpoint's."""
+    ceiling, *paths = results
+    out = Report("intake", "webhook intake over HTTP (httpx, loopback) against a bare aiohttp endpoint")
+    out.conditions = {"concurrency": concurrency, "client": "httpx AsyncClient", "redis": redis}
+    for r in paths:
+        out.add(f"{r.name}: webhooks/s", r.rate, "req/s", "bare aiohttp endpoint", ceiling.rate)
+        for q in (0.5, 0.99):
+            out.add(
+                f"{r.name}: p{q * 100:g}", r.quantile(q), "ms", "bare aiohttp endpoint", ceiling.quantile(q), "lower"
+            )
+    out.conditions["errors"] = sum(r.errors for r in results)
+    out.note = (
+        "client and servers share one Python process, so the baseline is bounded by what the httpx client can "
+        "send, not by the bare endpoint; a load tool such as wrk in its own process measures the server alone."
+    )
+    return out
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from _figures import Report, add_json_argument, write
 from aiohttp import web
 from pydantic import SecretStr
 
@@ -111,6 +112,7 @@ async def main() -> None:
     parser.add_argument("--slow", type=int, default=500)
     parser.add_argument("--timeout", type=float, default=3.0)
     parser.add_argument("--alerts", type=int, default=20)
+    add_json_argument(parser)
     args = parser.parse_args()
     embedded = None
     redis_url = os.environ.get("REDIS_URL")
@@ -126,6 +128,19 @@ async def main() -> None:
     print(f"{args.slow} slow-header connections, header timeout {args.timeout:g}s, {args.alerts} alerts meanwhile")
     for row in rows:
         print("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    write(figures(rows, args, "REDIS_URL" if embedded is None else "embedded Valkey"), args.json)
+
+
+def figures(rows: list[dict[str, object]], args: argparse.Namespace, redis: str) -> Report:
+    """What the guarded server holds and how fast it answers, beside the bare aiohttp site."""
+    bare, guarded = rows
+    report = Report("slowclients", "webhook server under slow-header clients, guarded against a bare aiohttp site")
+    report.conditions = {"slow_connections": args.slow, "header_timeout_s": args.timeout, "alerts": args.alerts}
+    report.conditions["redis"] = redis
+    for key, unit in (("held_after_timeout", "connections"), ("alert_p50_ms", "ms"), ("alert_max_ms", "ms")):
+        value, base = float(str(guarded[key])), float(str(bare[key]))
+        report.add(key.replace("_", " "), value, unit, "bare aiohttp site", base, "lower")
+    return report
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from _figures import Report, add_json_argument, write
+
 from bot.alerts import Alert
 from bot.connections import connect, delete_matching
 from bot.incidents.store import IncidentStore
@@ -38,7 +40,7 @@ def alert(group: int, fp: int) -> Alert:
     return Alert(source="bench", name="Bench", group_key=f"g{group}", fingerprint=f"f{fp}", title="bench")
 
 
-async def main(n: int, concurrency: int) -> None:
+async def main(n: int, concurrency: int, json_path: Path | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         handle = await connect(os.environ.get("REDIS_URL"), Path(tmp))
         keys = Keys(prefix=f"rbbench-{uuid.uuid4().hex[:8]}")
@@ -56,11 +58,17 @@ async def main(n: int, concurrency: int) -> None:
     print(f"  raw SET NX (ceiling)        {raw:10.0f} ops/s")
     print(f"  open_or_update new incident {new:10.0f} ops/s   ratio {new / raw:.3f} of ceiling")
     print(f"  open_or_update de-duplicated{dup:10.0f} ops/s   ratio {dup / raw:.3f} of ceiling")
+    report = Report("store", "IncidentStore.open_or_update against a raw SET NX loop on the same server")
+    report.conditions = {"n": n, "concurrency": concurrency, "redis": where}
+    report.add("open_or_update, de-duplicated", dup, "ops/s", "raw SET NX loop", raw)
+    report.add("open_or_update, new incident", new, "ops/s", "raw SET NX loop", raw)
+    write(report, json_path)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=50)
+    add_json_argument(parser)
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.concurrency))
+    asyncio.run(main(args.n, args.concurrency, args.json))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,11 +34,13 @@ from bot.incidents.provision import PROVISION_TIMER, ProvisionGuard
 from bot.incidents.store import IncidentStore
 from bot.intake.routes import add_alert_routes
 from bot.keys import Keys
+from bot.policy.roles_file import RoleBook, roles_path
 from bot.policy.rules import ActionRateLimit
 from bot.policy.trust import TrustBook, trust_path
 from bot.redis_topology import connect_configured, wait_replicas
 from bot.replicafence import ReplicaFence, fenced
 from bot.runbooks.catalog import Catalog, load_catalog
+from bot.runbooks.watcher import CatalogWatcher
 from bot.services import BotServices
 from bot.settings import Settings
 from bot.slack import listeners
@@ -107,6 +110,8 @@ class BotApp:
     # One timer scheduler per process: every durable timer kind registers its handler on it.
     timers: TimerScheduler | None = None
     stakeholders: Stakeholders | None = None
+    # Reloads the catalog when a runbook file changes (RUNBOOK_WATCH_S).
+    watcher: asyncio.Task[None] | None = None
 
     async def start(self) -> BotServices:
         """Connect everything; raises ConfigError or StoreError with a clear message, leaving nothing running."""
@@ -140,6 +145,9 @@ class BotApp:
         catalog = self.catalog or load_catalog(settings.runbooks_path)
         for problem in catalog.problems:
             log.warning("runbook problem", extra={"problem": str(problem)})
+        if settings.runbook_watch_s > 0:
+            watcher = CatalogWatcher(catalog, settings.runbook_watch_s)
+            self.watcher = asyncio.get_running_loop().create_task(watcher.run(), name="runbook-watcher")
         notifier = SlackNotifier(gateway, store, _channel_policy(settings))
         tasks = TaskSupervisor()
         if legacy_timers_leased:
@@ -156,6 +164,7 @@ class BotApp:
         self.timers.register(PROVISION_TIMER, flows.on_provision_timer)
         approvals = self._approvals(store, keys, responder, gateway, tasks, timer_store)
         notifier.approvals = approvals
+        notifier.roles = RoleBook(roles_path(settings.runbooks_path))
         people = self.stakeholders = build_stakeholders(
             settings, self.redis.client, keys, store, timer_store, self.timers, gateway, flows, escalation
         )
@@ -251,6 +260,10 @@ class BotApp:
 
     async def stop(self) -> None:
         """Stop taking work, finish what is running, then close connections; safe after a partial start."""
+        if self.watcher is not None:
+            self.watcher.cancel()
+            await asyncio.gather(self.watcher, return_exceptions=True)
+            self.watcher = None
         if self.web_runner is not None:
             await self.web_runner.cleanup()
             self.web_runner = None

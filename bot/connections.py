@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +53,16 @@ class EmbeddedValkey:
             appendfsync="everysec",
             save="",
         )
+        # Ctrl-C in a terminal reaches the whole process group; with SIGINT blocked (the mask is inherited) the
+        # server outlives it, so the bot shuts down against a live store and then stops it with SIGTERM.
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             self._server.start(timeout=15.0)
         except Exception as exc:
             self._server = None
             raise StoreError(f"embedded Valkey failed to start in {self.data_dir}: {exc}") from exc
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         log.info("embedded valkey started", extra={"url": self.url, "data_dir": str(self.data_dir)})
         return self.url
 

@@ -124,6 +124,18 @@ class Keys:
         """Set of the direct-message channel ids the bot wrote to for one incident (clicks there count)."""
         return f"{self.prefix}:{{{incident_id}}}:dms"
 
+    def pinners(self, incident_id: str, message_ts: str) -> str:
+        """Set of the people whose pin reaction is on one message of an incident's channel."""
+        return f"{self.prefix}:{{{incident_id}}}:pinners:{message_ts}"
+
+    def pin_entries(self, incident_id: str) -> str:
+        """Hash from a pinned message's ts to the id of its timeline entry."""
+        return f"{self.prefix}:{{{incident_id}}}:pins"
+
+    def slack_events_seen(self, incident_id: str) -> str:
+        """Set of the Slack event ids already applied to one incident (retries do nothing twice)."""
+        return f"{self.prefix}:{{{incident_id}}}:slack-events"
+
     def timer_record_prefix(self, shard: int = 0) -> str:
         """Common start of one shard's timer record keys; the claim script appends the timer id (same slot)."""
         return f"{self._timer_tag(shard)}:timer:"

@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     redis_health_check_s: float = Field(default=15.0, ge=0)
     redis_pool_timeout_s: float = Field(default=5.0, gt=0)
     webhook_deadline_s: float = Field(default=1.0, gt=0)
+    # Seconds between checks of the runbook folder for added, changed or removed files (0: never reload).
+    runbook_watch_s: float = Field(default=2.0, ge=0)
+    # The reaction that adds a message of an incident channel to its timeline (name without colons).
+    timeline_pin_emoji: str = Field(default="pushpin", min_length=1, max_length=100)
 
     # Redis topologies (docs/redis.md). REDIS_URL may also be `redis+cluster://host:port` (any cluster node).
     redis_cluster: bool = False

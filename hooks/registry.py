@@ -30,6 +30,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "hooks.cache",
     "hooks.pager",
     "hooks.notify",
+    "hooks.http_action",
 )
 # The coroutine methods each kind must provide, and the plain ones.
 _REQUIRED_METHODS: dict[HookKind, tuple[tuple[str, bool], ...]] = {

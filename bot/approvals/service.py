@@ -301,7 +301,7 @@ class ApprovalService:
             policy = self.policy_of(approval)
             if policy.names_commander() and self_granted_commander(incident, user, approval.created_at):
                 return Refusal.SELF_MADE_COMMANDER, f"approvers: {policy.describe()}"
-            return Refusal.NOT_APPROVER, policy.describe()
+            return Refusal.NOT_APPROVER, await policy.explain(self.presenter.members)
         return None
 
     async def _start(self, approval: Approval, incident: Incident, actor: str) -> Reply:

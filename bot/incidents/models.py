@@ -67,6 +67,8 @@ class Incident(BaseModel):
     commander_set_by: str | None = None
     commander_set_at: datetime | None = None
     responders: list[str] = Field(default_factory=list)
+    # Holders of the roles other than commander (which stays in `commander`), by role name: see incidents/roles.py.
+    roles: dict[str, str] = Field(default_factory=dict)
     runbook_id: str | None = None
     paused: bool = False
     # True once the channel, header, escalation and first diagnostics are done (see incidents/provision.py).
@@ -135,6 +137,9 @@ class EventType(StrEnum):
     ESCALATION = "escalation"
     MESSAGE = "message"
     NOTE = "note"
+    ROLE = "role"
+    PIN = "pin"
+    UNPIN = "unpin"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """runbook-bot's own JSON format, for scripts and tools without a dedicated source → Alert.
 
-`{"group_key"?: str, "alerts": [{"name", "status"?, "title"?, "severity"?, "labels"?, ...}]}`.
+`{"group_key"?: str, "alerts": [{"name", "status"?, "title"?, "severity"?, "labels"?, ...}]}`, or one alert
+alone: `{"name", "status"?, "title"?, ...}`.
 Unknown fields are refused (the format is ours, so a typo should not pass silently).
 """
 
@@ -13,8 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.alerts import Alert, AlertLinks, AlertStatus
+from bot.errors import InvalidInput
 from bot.intake.batch import IntakeBatch
-from bot.intake.common import as_utc, environment_from, load_payload, map_severity, service_from, stable_id
+from bot.intake.common import as_utc, decode_json, environment_from, load_payload, map_severity, service_from, stable_id
 
 SOURCE = "generic"
 MAX_ALERTS = 1000
@@ -51,9 +53,22 @@ class GenericPayload(BaseModel):
     alerts: list[GenericAlert] = Field(min_length=1, max_length=MAX_ALERTS)
 
 
+def single_alert_as_list(body: bytes | Mapping[str, Any]) -> bytes | Mapping[str, Any]:
+    """One alert object (it has `name` and no `alerts`) becomes `{"alerts": [it]}`; anything else is left as is."""
+    decoded: Any = body
+    if isinstance(body, bytes | bytearray):
+        try:
+            decoded = decode_json(bytes(body))
+        except InvalidInput:
+            return body  # load_payload reports it, with its code (encoding, syntax, nesting)
+    if isinstance(decoded, Mapping) and "name" in decoded and "alerts" not in decoded:
+        return {"alerts": [dict(decoded)]}
+    return body
+
+
 def parse_generic(body: bytes | Mapping[str, Any]) -> IntakeBatch:
     """Parse a generic webhook body; the group key defaults to name, service and environment."""
-    payload = load_payload(GenericPayload, body)
+    payload = load_payload(GenericPayload, single_alert_as_list(body))
     return IntakeBatch(source=SOURCE, alerts=[_to_alert(payload.group_key, item) for item in payload.alerts])
 
 

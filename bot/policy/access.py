@@ -24,6 +24,9 @@ DECLARE = "declare"
 DECLARE_PROTECTED = "declare-protected"
 COMMANDER_SELF = "commander-self"
 COMMANDER_OTHER = "commander"
+# Roles other than commander: taking one yourself, or giving it to someone else.
+ROLE_SELF = "role-self"
+ROLE_OTHER = "role"
 # Actions the edge asks about that are not `/incident` subcommand names.
 ACK_BUTTON = "ack"
 DEFAULT_ACTION = "default"
@@ -66,6 +69,8 @@ DEFAULT_RULES: dict[str, AccessRule] = {
     },
     COMMANDER_SELF: _rule(_LEADS, (R.RESPONDER, R.INCIDENT_ADMIN)),
     COMMANDER_OTHER: _rule(_LEADS, (R.INCIDENT_ADMIN,)),
+    ROLE_SELF: _rule(_RESPONDERS),
+    ROLE_OTHER: _rule(_LEADS, _RESPONDERS),
     # A subcommand the policy does not name yet is for responders: closed rather than open.
     DEFAULT_ACTION: _rule(_RESPONDERS),
 }
@@ -177,3 +182,10 @@ def decide(actor: Actor, action: str, incident: IncidentFacts | None, policy: Ac
 def commander_action(actor: str, target: str) -> str:
     """`commander-self` when the actor names themselves, else `commander`."""
     return COMMANDER_SELF if actor == target else COMMANDER_OTHER
+
+
+def role_action(role: str, actor: str, target: str) -> str:
+    """The rule for giving `role` to `target`: the commander rules for commander, else `role-self` or `role`."""
+    if role == COMMANDER_OTHER:
+        return commander_action(actor, target)
+    return ROLE_SELF if actor == target else ROLE_OTHER

@@ -95,6 +95,18 @@ class ApproverPolicy:
                 return True
         return False
 
+    async def explain(self, members: MembershipResolver) -> str:
+        """describe(), plus the groups that cannot be resolved now (so a refusal names them)."""
+        broken = []
+        for entry in self.entries:
+            if entry.kind is EntryKind.GROUP:
+                try:
+                    await members(entry.value)
+                except BotError as exc:
+                    broken.append(f"{entry.value} ({exc})")
+        text = self.describe()
+        return text + (f"; cannot resolve the user group {', '.join(broken)}" if broken else "")
+
     def names_commander(self) -> bool:
         """Whether `role:commander` is among the entries."""
         return any(e.kind is EntryKind.ROLE and e.value == Role.COMMANDER for e in self.entries)
@@ -135,5 +147,10 @@ async def _members(resolver: MembershipResolver, group: str) -> frozenset[str]:
     try:
         return await resolver(group)
     except BotError as exc:
-        log.warning("cannot resolve user group; it grants no approval", extra={"group": group, "error": str(exc)})
+        log.warning(
+            "cannot resolve user group %s; it grants no approval: %s",
+            group,
+            exc,
+            extra={"group": group, "error": str(exc)},
+        )
         return frozenset()

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bot.policy.access_file import ACCESS_FILE, access_path, check_access_file
+from bot.policy.roles_file import ROLES_FILE, check_roles_file, roles_path
 from bot.runbooks.escalation_check import ESCALATION_DIR, check_escalation_folder, check_escalation_reference
 from bot.runbooks.hookcheck import check_hooks
 from bot.runbooks.loader import LoadedRunbook, load_file
@@ -152,9 +153,13 @@ def lint_paths(paths: Iterable[Path]) -> list[Problem]:
         problems += check_escalation_folder(folder / ESCALATION_DIR)
         problems += check_access_file(access_path(folder))
         problems += check_statuspage_file(statuspage_path(folder))
+        problems += check_roles_file(roles_path(folder))
     for path in runbook_files(paths):
         if path.name == ACCESS_FILE.name and path.parent.name == ACCESS_FILE.parent.name:
             problems += check_access_file(path)  # named on its own: the access policy, not a runbook
+            continue
+        if path.name == ROLES_FILE.name and path.parent.name == ROLES_FILE.parent.name:
+            problems += check_roles_file(path)
             continue
         if path.name == STATUSPAGE_FILE.name and path.parent.name == STATUSPAGE_FILE.parent.name:
             problems += check_statuspage_file(path)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.demo_service import FAULTS, DemoService
 from bot.sandbox.emulator.alert_panel import AlertScenario
 
 
@@ -74,9 +76,12 @@ def demo_alert(storefront_url: str) -> dict[str, Any]:
     }
 
 
-def demo_scenarios(storefront_url: str) -> list[AlertScenario]:
-    """Every alert the sandbox page offers to fire: the one list to change when the demo's scenarios change."""
-    return [
+def demo_scenarios(storefront_url: str, service: DemoService | None = None) -> list[AlertScenario]:
+    """Every alert the sandbox page and `runbookctl drill` offer to fire: the one list of the demo's scenarios.
+
+    Firing one of the demo service's scenarios switches its fault on, then sends the alert that names it.
+    """
+    scenarios = [
         AlertScenario(
             "checkout-latency",
             "Checkout p99 above 1 s: the demo runbook finds the slow storefront",
@@ -84,3 +89,9 @@ def demo_scenarios(storefront_url: str) -> list[AlertScenario]:
             lambda: demo_alert(storefront_url),
         ),
     ]
+    if service is not None:
+        scenarios += [
+            AlertScenario(name, fault.title, "alertmanager", partial(service.alert, name))
+            for name, fault in FAULTS.items()
+        ]
+    return scenarios

@@ -24,6 +24,7 @@ from bot.slack.errors import reply_for_error
 from bot.slack.escape import escape_keeping_mentions, escape_text
 from bot.slack.gateway import Priority, SlackGateway
 from bot.slack.incident_commands import target_incident
+from bot.slack.invites import invite_responders
 
 if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
@@ -151,6 +152,8 @@ def _listener(
         except Exception as exc:
             reply = Reply(ReplyKind.INFO, reply_for_error(exc))
         text = f":no_entry: Refused: {reply.text}" if reply.kind is ReplyKind.REFUSED else reply.text
+        if action_id is ActionId.APPROVE and reply.kind is not ReplyKind.REFUSED:
+            await invite_responders(presenter.gateway, channel, [user])  # approvers who click join the incident
         try:
             await presenter.tell(channel, user, text)
         except UpstreamError as exc:

@@ -9,8 +9,10 @@ from typing import Any
 from bot.engine.offer import OfferedStep
 from bot.engine.types import DiagnosticResult, Verdict, overall_verdict
 from bot.incidents.models import Incident, Status
+from bot.policy.roles_file import DEFAULT_ROLES, RoleDef
 from bot.slack.escape import escape_text, truncate
 from bot.slack.observed import observed
+from bot.slack.role_blocks import role_blocks
 
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000
@@ -67,8 +69,10 @@ def header_text(incident: Incident) -> str:
     return f"{incident.id} · {incident.severity.value} · {escape_text(incident.title)}"
 
 
-def incident_header(incident: Incident, runbook_url: str | None = None) -> list[Block]:
-    """The header message: title, severity, status, service, environment, alerts, links."""
+def incident_header(
+    incident: Incident, runbook_url: str | None = None, roles: Sequence[RoleDef] = DEFAULT_ROLES
+) -> list[Block]:
+    """The header message: title, severity, status, service, environment, alerts, links, roles and claim buttons."""
     sev = incident.severity.value
     title = truncate(f"{incident.id} · {sev} · {incident.title}", HEADER_TEXT)
     fields = [
@@ -94,6 +98,7 @@ def incident_header(incident: Incident, runbook_url: str | None = None) -> list[
         blocks.append({"type": "context", "elements": [mrkdwn(" · ".join(shown))]})
     if incident.paused:
         blocks.append({"type": "context", "elements": [mrkdwn(":double_vertical_bar: automation paused")]})
+    blocks += role_blocks(incident, roles)
     return blocks
 
 

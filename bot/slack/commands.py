@@ -45,6 +45,8 @@ class Subcommand:
 REGISTRY: dict[str, Subcommand] = {}
 # Flags that take no value: present means true.
 BOOLEAN_FLAGS = frozenset({"publish"})
+# Subcommands whose words are free text (a note): split on spaces only, so quotes and `--` stay as typed.
+RAW_TEXT: set[str] = set()
 _INCIDENT_ID = re.compile(r"^INC-\d+$", re.IGNORECASE)
 
 
@@ -99,11 +101,21 @@ def help_text() -> str:
 
 async def dispatch(text: str, user_id: str, channel_id: str, services: BotServices) -> str:
     """Run the subcommand the text names; unknown names get the help."""
-    name, args, flags = parse(text)
+    first = text.strip().split(maxsplit=1)
+    if first and first[0].lower() in RAW_TEXT:
+        name, args, flags = first[0].lower(), text.split()[1:], dict[str, str]()
+    else:
+        name, args, flags = parse(text)
     command = REGISTRY.get(name)
     if command is None:
         return f"Unknown command `{name}`.\n" + help_text()
     return await command.handler(CommandContext(user_id, channel_id, args, text, services, flags, name))
+
+
+def text_after_name(text: str) -> str:
+    """What follows the subcommand's name, as typed."""
+    parts = text.strip().split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
 
 
 def is_incident_id(word: str) -> bool:

@@ -12,6 +12,7 @@ from bot.slack.access_gate import gate_of
 from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand
 from bot.slack.escalation_listeners import acknowledge_text
 from bot.slack.escape import escape_keeping_mentions, escape_text, split_text
+from bot.slack.invites import invite_responders
 from bot.slack.people import people_of
 from bot.slack.updates import updates_of
 
@@ -145,6 +146,7 @@ async def handle_commander(ctx: CommandContext) -> str:
 
     updated = await ctx.services.store.update_incident(incident.id, assign)
     ctx.services.tasks.spawn(ctx.services.notifier.incident_updated(updated), "header", updated.id)
+    await invite_responders(ctx.services.gateway, updated.channel_id, [user])
     return f"<@{user}> is now commander of {updated.id}."
 
 

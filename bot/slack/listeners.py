@@ -15,6 +15,8 @@ from bot.slack import (  # noqa: F401  (registers /incident)
     escalation_listeners,
     followup_commands,
     incident_commands,
+    pins,
+    roles,
     verify_listeners,
 )
 from bot.slack.commands import dispatch
@@ -43,6 +45,8 @@ def register(app: AsyncApp, services: BotServices) -> None:
     approval_listeners.register(app, services)
     escalation_listeners.register(app, services)
     verify_listeners.register(app, services)
+    roles.register(app, services)
+    pins.register(app, services)
     register_stale_actions(app)  # keep last: it answers every click no listener above claimed
 
     @app.error

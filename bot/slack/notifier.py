@@ -13,10 +13,13 @@ from bot.errors import UpstreamError
 from bot.incidents.flows import MatchedRunbook
 from bot.incidents.models import EventType, Incident, TimelineEvent
 from bot.incidents.store import IncidentStore
+from bot.policy.roles_file import DEFAULT_ROLES, RoleBook, RoleDef
 from bot.slack import blocks as render
 from bot.slack.escape import split_text
 from bot.slack.gateway import Priority, SlackGateway
 from bot.slack.naming import channel_name
+from bot.slack.no_runbook import no_runbook_text
+from bot.slack.role_blocks import with_roles
 
 if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
@@ -44,6 +47,8 @@ class SlackNotifier:
         self._topics: dict[str, str] = {}
         # Set by bot.app once the approval service exists: plans are then posted with approval buttons.
         self.approvals: ApprovalService | None = None
+        # Set by bot.app: the configured incident roles (runbooks/policy/roles.yaml); the defaults when None.
+        self.roles: RoleBook | None = None
 
     async def incident_opened(self, incident: Incident, runbook: MatchedRunbook | None) -> Incident:
         """Create and bind the channel, invite, set the topic, post the header; skips what a crashed run did."""
@@ -62,11 +67,13 @@ class SlackNotifier:
         await self._set_topic(incident)
         if incident.header_ts is None:
             runbook_url = runbook.url if runbook else None
-            header = render.incident_header(incident, runbook_url)
+            header = render.incident_header(incident, runbook_url, self._roles())
             ts = await self.gateway.post_message(channel, render.header_text(incident), header, Priority.APPROVAL)
             incident = await self.store.update_incident(incident.id, _set_header(ts))
             await self._bookmark(channel, runbook_url, incident.links.get("dashboard"))
             await self._announce(incident)
+            if runbook is None:
+                await self.gateway.post_message(channel, no_runbook_text(incident))
         # Alerts that arrived while the channel was being made changed the record: show the latest.
         await self.incident_updated(incident)
         return incident
@@ -77,7 +84,10 @@ class SlackNotifier:
         if not fresh.channel_id or not fresh.header_ts:
             return
         await self.gateway.update_message(
-            fresh.channel_id, fresh.header_ts, render.header_text(fresh), render.incident_header(fresh)
+            fresh.channel_id,
+            fresh.header_ts,
+            render.header_text(fresh),
+            render.incident_header(fresh, None, self._roles()),
         )
         await self._set_topic(fresh)
 
@@ -153,10 +163,14 @@ class SlackNotifier:
             return
         commander = f"<@{incident.commander}>" if incident.commander else "unassigned"
         topic = f"{incident.severity.value} · {incident.status.value} · commander: {commander}"
+        topic = with_roles(topic, incident, self._roles())
         if self._topics.get(incident.channel_id) == topic:
             return
         self._topics[incident.channel_id] = topic
         await self.gateway.call("conversations.setTopic", Priority.COSMETIC, channel=incident.channel_id, topic=topic)
+
+    def _roles(self) -> list[RoleDef]:
+        return self.roles.config().roles if self.roles is not None else list(DEFAULT_ROLES)
 
     async def _bookmark(self, channel: str, runbook_url: str | None, dashboard: str | None) -> None:
         for title, url in (("Runbook", runbook_url), ("Dashboard", dashboard)):

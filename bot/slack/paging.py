@@ -18,6 +18,7 @@ from bot.slack import escalation_blocks as render
 from bot.slack.access_gate import remember_dm
 from bot.slack.escape import escape_text
 from bot.slack.gateway import Priority, SlackGateway
+from bot.slack.invites import invite_responders
 from hooks import registry
 from hooks.base import ActionHook, HookContext, HookKind
 
@@ -44,6 +45,8 @@ class SlackPager:
                 await self._direct_message(incident, target.id, text, blocks)
             elif target.kind is TargetKind.PAGER:
                 await self._external_page(incident, target, reason)
+        # After the page itself, so inviting never delays it: the paged people join the incident channel.
+        await invite_responders(self.gateway, incident.channel_id, [t.id for t in targets if t.kind is TargetKind.USER])
         await self.refresh_countdown(incident)
 
     async def _direct_message(self, incident: Incident, user: str, text: str, blocks: list[dict[str, object]]) -> None:

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from bot.cli.base import Command
-from bot.cli.stored import stored_incidents
+from bot.cli.stored import known_incident, stored_incidents
 from bot.errors import InvalidInput
 from bot.incidents.models import AuditEvent
 
@@ -31,6 +31,8 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
 async def read_events(incident: str | None, since: datetime | None) -> list[AuditEvent]:
     """Audit events from REDIS_URL, or from the embedded store in the data dir."""
     async with stored_incidents() as store:
+        if incident is not None:
+            await known_incident(store, incident)  # an unknown incident is an error, not an empty log
         return await store.read_audit(incident_id=incident, since=since)
 
 

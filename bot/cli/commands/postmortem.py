@@ -7,14 +7,14 @@ import asyncio
 from pathlib import Path
 
 from bot.cli.base import Command
-from bot.cli.stored import stored_incidents
+from bot.cli.stored import known_incident, stored_incidents
 from bot.incidents.postmortem import draft_postmortem
 
 
 async def read_draft(incident_id: str) -> str:
     """Load the incident, its timeline and audit records, and draft."""
     async with stored_incidents() as store:
-        incident = await store.get_incident_or_raise(incident_id)
+        incident = await known_incident(store, incident_id)
         timeline = await store.read_timeline(incident_id)
         audit = await store.read_audit(incident_id=incident_id)
     return draft_postmortem(incident, timeline, audit)

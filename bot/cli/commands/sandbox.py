@@ -5,22 +5,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import os
 import signal
+import socket
 import sys
-from pathlib import Path
 
 import httpx
 
 from bot.cli.base import Command
 from bot.connections import connect, delete_matching
+from bot.errors import BotError
 from bot.logs import configure_logging
-from bot.sandbox.demo import Storefront, demo_alert, demo_scenarios
-from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack, start_sandbox
+from bot.sandbox.demo import demo_alert
+from bot.sandbox.demo_service import FAULTS
+from bot.sandbox.session import start_demo_sandbox
+from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack
+from bot.sandbox.statefile import SANDBOX_PREFIX, SandboxState, read_state, write_state
 from bot.sandbox.terminal import TranscriptStream, render_channel
 from bot.settings import Settings, load_settings
-
-SANDBOX_PREFIX = "sandbox"
-SANDBOX_ESCALATION = Path(__file__).resolve().parents[2] / "sandbox" / "escalation"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,10 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-demo", action="store_true", help="do not fire the demo alert")
     parser.add_argument("--rate-limits", action="store_true", help="make the emulator enforce Slack's rate tiers")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the demo's plan")
+    parser.add_argument("--fresh", action="store_true", help="delete the sandbox's incidents before starting")
 
 
 async def reset_sandbox_store(settings: Settings) -> None:
-    """The emulated Slack starts empty each run, so the sandbox's incidents do too."""
+    """`--fresh`: forget every incident of the sandbox (kept across restarts otherwise)."""
     handle = await connect(settings.redis_url, settings.data_dir)
     try:
         await delete_matching(handle.client, f"{SANDBOX_PREFIX}:*")
@@ -63,7 +67,7 @@ async def fire_demo(stack: SandboxStack, storefront_url: str, wait_s: float) -> 
     return render_channel(channel.name, channel.topic, emulator.messages(channel.id))
 
 
-def banner(stack: SandboxStack) -> str:
+def banner(stack: SandboxStack, shop_url: str = "") -> str:
     """What is running and how to poke it."""
     url = stack.webhook_url
     store = stack.settings.redis_url or f"embedded Valkey in {stack.settings.data_dir}/valkey"
@@ -77,7 +81,10 @@ def banner(stack: SandboxStack) -> str:
             f"  alert webhooks   {url}/alerts/<source>   token: {SANDBOX_WEBHOOK_TOKEN}",
             f"  health, metrics  {url}/healthz  {url}/readyz  {url}/metrics",
             f"  store            {store}",
+            *([f"  demo shop        {shop_url}/admin/state  (faults: {', '.join(FAULTS)})"] if shop_url else []),
             "",
+            "Fire a demo scenario from the page's panel, or run one as a scripted game day:",
+            "  runbookctl drill --scenario db-pool-exhausted",
             "Fire an alert:",
             f"  curl -s -H 'Authorization: Bearer {SANDBOX_WEBHOOK_TOKEN}' -H 'Content-Type: application/json' \\",
             f"       -d '{example}' {url}/alerts/generic",
@@ -88,57 +95,79 @@ def banner(stack: SandboxStack) -> str:
     )
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on host:port (checked before any store or server starts)."""
+    if port == 0:
+        return False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 async def run_sandbox(args: argparse.Namespace) -> int:
-    """Start everything, fire the demo, show the channel, then serve until Ctrl-C (or exit with --once)."""
+    """Start everything, fire the demo, stream the workspace, then serve until Ctrl-C, SIGTERM or SIGHUP."""
     settings = load_settings()
-    await reset_sandbox_store(settings)
-    storefront = Storefront()
-    storefront_url = await storefront.start()
-    stack = await start_sandbox(
-        redis_url=settings.redis_url,
-        data_dir=settings.data_dir,
-        runbooks_path=settings.runbooks_path,
-        redis_prefix=SANDBOX_PREFIX,
-        http_port=args.port,
-        rate_limits=args.rate_limits,
-        shell_allowlist=sorted({*settings.shell_allowlist, "echo", "uptime"}),
-        # The demo alert points the storefront check at this exact loopback address, and nowhere else.
-        http_allowed_hosts=[*settings.http_allowed_hosts, httpx.URL(storefront_url).netloc.decode()],
-        # The emulator's people are on call in the sandbox: alice first, then bob.
-        escalation_path=settings.escalation_path or SANDBOX_ESCALATION,
-        log_format="text",
-        scenarios=lambda: demo_scenarios(storefront_url),
+    if port_in_use(settings.http_host, args.port):
+        print(f"runbookctl sandbox: port {args.port} is in use (is a sandbox already running?)", file=sys.stderr)
+        return 1
+    earlier = read_state(settings.data_dir)
+    if earlier is not None and earlier.running() and earlier.pid != os.getpid():
+        where = earlier.page_url or earlier.webhook_url
+        print(
+            f"runbookctl sandbox: a sandbox is already running on this data folder (pid {earlier.pid}, {where})",
+            file=sys.stderr,
+        )
+        return 1
+    if args.fresh:
+        await reset_sandbox_store(settings)
+    demo = await start_demo_sandbox(settings, prefix=SANDBOX_PREFIX, http_port=args.port, rate_limits=args.rate_limits)
+    stack = demo.stack
+    redis = stack.bot.redis
+    write_state(
+        settings.data_dir,
+        SandboxState(
+            os.getpid(),
+            redis.url if redis else "",
+            SANDBOX_PREFIX,
+            embedded=settings.redis_url is None,
+            webhook_url=stack.webhook_url,
+            page_url=stack.emulator.page_url,
+        ),
     )
     stop = asyncio.Event()
+    # Closing the terminal (SIGHUP) stops the sandbox and its embedded Valkey as Ctrl-C does.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     transcript = TranscriptStream(stack.emulator.workspace, lambda line: print(line, flush=True))
     streaming: asyncio.Task[None] | None = None
     try:
-        print(banner(stack), flush=True)
+        print(banner(stack, demo.service.url), flush=True)
         print("\nEvery message of the workspace appears below as it is posted.", flush=True)
         streaming = asyncio.create_task(transcript.run(stop))
         if not args.no_demo:
             print("\nDemo alert fired (CheckoutLatencyHigh).", flush=True)
-            await fire_demo(stack, storefront_url, args.timeout)
+            await fire_demo(stack, demo.storefront_url, args.timeout)
         if not args.once:
             print(f"\nCtrl-C stops the sandbox. The page: {stack.emulator.page_url}", flush=True)
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
             await stop.wait()
     finally:
         stop.set()
         if streaming is not None:
             await streaming
-        await stack.stop()
-        await storefront.stop()
+        await demo.stop()
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point: quiet logs (warnings and up) so the transcript stays readable."""
     configure_logging("WARNING", "text")
+    logging.getLogger("bot.runbooks.watcher").setLevel(logging.INFO)  # a runbook reload is news worth a line
     try:
         return asyncio.run(run_sandbox(args))
-    except TimeoutError as exc:
+    except (TimeoutError, BotError) as exc:
         print(f"runbookctl sandbox: {exc}", file=sys.stderr)
         return 1
 

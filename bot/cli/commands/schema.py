@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.cli.base import Command
 from bot.policy.access_file import access_json_schema
+from bot.policy.roles_file import roles_json_schema
 from bot.runbooks.schema import Runbook
 
 
@@ -19,14 +20,18 @@ def runbook_json_schema() -> dict[str, Any]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Which file's schema."""
-    parser.add_argument("kind", nargs="?", choices=["runbook", "access"], default="runbook", help="default: runbook")
+    parser.add_argument(
+        "kind", nargs="?", choices=["runbook", "access", "roles"], default="runbook", help="default: runbook"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the schema."""
-    schema = access_json_schema() if getattr(args, "kind", "runbook") == "access" else runbook_json_schema()
+    kind = getattr(args, "kind", "runbook")
+    schemas = {"access": access_json_schema, "roles": roles_json_schema}
+    schema = schemas[kind]() if kind in schemas else runbook_json_schema()
     print(json.dumps(schema, indent=2))
     return 0
 
 
-COMMAND = Command("schema", "Print the runbook (or `access` policy) JSON Schema.", run, add_arguments)
+COMMAND = Command("schema", "Print the runbook (or `access` policy, or `roles`) JSON Schema.", run, add_arguments)

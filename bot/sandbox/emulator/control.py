@@ -68,6 +68,8 @@ def add_control_routes(app: web.Application, ws: Workspace, driver: Driver, hub:
             elif action == "post_user_message":
                 posted = await driver.post_user_message(**body)
                 result = {"ts": posted.message.ts, "deliveries": [_delivery(d)["delivery"] for d in posted.deliveries]}
+            elif action in ("add_reaction", "remove_reaction"):
+                result = _delivery(await getattr(driver, action)(**body))
             elif action == "disconnect":
                 result = {"sockets": await hub.disconnect(**body)}
             else:

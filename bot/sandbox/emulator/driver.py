@@ -8,15 +8,16 @@ from typing import Any
 
 from bot.sandbox.emulator import payloads
 from bot.sandbox.emulator.delivery import AckRecord, Delivery
-from bot.sandbox.emulator.errors import EmulatorError
+from bot.sandbox.emulator.errors import EmulatorError, SlackApiFailure
 from bot.sandbox.emulator.methods_conversations import add_members
 from bot.sandbox.emulator.modals import apply_response_action, state_values
+from bot.sandbox.emulator.reactions import add_reaction, remove_reaction
 from bot.sandbox.emulator.records import Channel, Message
 from bot.sandbox.emulator.response_url import ResponseTarget, ResponseUrls, apply_response
 from bot.sandbox.emulator.socket_mode import SocketHub
 from bot.sandbox.emulator.state import Workspace
 
-DEFAULT_EVENTS = frozenset({"message", "app_mention", "member_joined_channel"})
+DEFAULT_EVENTS = frozenset({"message", "app_mention", "member_joined_channel", "reaction_added", "reaction_removed"})
 
 
 @dataclass
@@ -109,7 +110,8 @@ class Driver:
         self._check_open(room)
         if person.id not in room.members:
             raise EmulatorError(f"{person.name} is not in #{room.name}; join first")
-        message = self.ws.post(room, person.id, text=text, thread_ts=thread_ts)
+        # Slack stores and returns what a person typed with `&`, `<`, `>` as entities (mentions kept).
+        message = self.ws.post(room, person.id, text=payloads.slack_escaped(text), thread_ts=thread_ts)
         posted = UserMessage(message)
         if self.ws.bot_user_id in room.members:
             if "message" in self.subscribed_events:
@@ -135,6 +137,46 @@ class Driver:
     async def invite_bot(self, channel: str, by_user: str) -> Delivery | None:
         """A person invites the bot into a channel (as `/invite @bot`)."""
         return await self.join(self.ws.bot_user_id, channel, inviter=by_user)
+
+    async def add_reaction(self, user: str, channel: str, ts: str, name: str) -> Delivery | None:
+        """A person reacts to a message; the bot hears `reaction_added` when it is in the channel."""
+        person, room = self.ws.user_or_raise(user), self.ws.channel_or_raise(channel)
+        message = self._reactable(room, ts, person.id)
+        try:
+            event = add_reaction(self.ws, person.id, name.strip(":"), room, message)
+        except SlackApiFailure as failure:
+            raise EmulatorError(f"{person.name} cannot react: {failure.error}") from None
+        return self._channel_event(room, event)
+
+    async def remove_reaction(self, user: str, channel: str, ts: str, name: str) -> Delivery | None:
+        """A person takes their reaction off; the bot hears `reaction_removed` when it is in the channel."""
+        person, room = self.ws.user_or_raise(user), self.ws.channel_or_raise(channel)
+        message = self._reactable(room, ts, person.id)
+        try:
+            event = remove_reaction(self.ws, person.id, name.strip(":"), room, message)
+        except SlackApiFailure as failure:
+            raise EmulatorError(f"{person.name} cannot remove the reaction: {failure.error}") from None
+        return self._channel_event(room, event)
+
+    def emit_event(self, event: dict[str, Any]) -> Delivery | None:
+        """Send an event a Web API call caused (the bot's own reaction) as Slack would: if subscribed and a member."""
+        room = self.ws.channels.get(str((event.get("item") or {}).get("channel") or event.get("channel") or ""))
+        return self._channel_event(room, event) if room is not None else None
+
+    def _channel_event(self, room: Channel, event: dict[str, Any]) -> Delivery | None:
+        self.ws.notify()
+        if self.ws.bot_user_id not in room.members or event["type"] not in self.subscribed_events:
+            return None
+        return self._event(event)
+
+    def _reactable(self, room: Channel, ts: str, user_id: str) -> Message:
+        self._check_open(room)
+        if room.is_private and user_id not in room.members:
+            raise EmulatorError(f"#{room.name} is private and this user is not in it")
+        message = room.find_message(ts)
+        if message is None or message.deleted:
+            raise EmulatorError(f"no message {ts} in #{room.name}")
+        return message
 
     def _event(self, event: dict[str, Any]) -> Delivery:
         return self._deliver("events_api", payloads.event_callback(self.ws, self.token, event), False, None)

@@ -74,6 +74,7 @@ class SlackEmulator(WorkspaceQueries):
         self.driver = Driver(
             self.workspace, self.hub, self.responses, secrets.token_urlsafe(18), frozenset(subscribed_events)
         )
+        self.workspace.event_sink = self.driver.emit_event
         self.faults = FaultMode()
         self._server = EmulatorServer(
             self.workspace, self.hub, self.responses, self.limiter, (self.bot_token, self.app_token), self.faults

@@ -1,4 +1,4 @@
-"""auth, users, usergroups, views, pins, bookmarks and reactions Web API methods."""
+"""auth, users, usergroups, views, pins and bookmarks Web API methods (reactions: reactions.py)."""
 
 from __future__ import annotations
 
@@ -186,17 +186,6 @@ def bookmarks_add(ws: Workspace, args: Args) -> dict[str, Any]:
     return {"bookmark": bookmark.to_api()}
 
 
-def reactions_add(ws: Workspace, args: Args) -> dict[str, Any]:
-    """reactions.add"""
-    name = args.required("name", "invalid_name").strip(":")
-    message = _message(ws, args)
-    users = message.reactions.setdefault(name, [])
-    if ws.bot_user_id in users:
-        raise SlackApiFailure("already_reacted")
-    users.append(ws.bot_user_id)
-    return {}
-
-
 HANDLERS: dict[str, Handler] = {
     "auth.test": auth_test,
     "users.info": users_info,
@@ -210,5 +199,4 @@ HANDLERS: dict[str, Handler] = {
     "views.publish": views_publish,
     "pins.add": pins_add,
     "bookmarks.add": bookmarks_add,
-    "reactions.add": reactions_add,
 }

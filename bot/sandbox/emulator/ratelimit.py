@@ -40,6 +40,8 @@ METHOD_TIERS: dict[str, int] = {
     "pins.add": 2,
     "bookmarks.add": 2,
     "reactions.add": 3,
+    "reactions.remove": 2,
+    "reactions.get": 3,
 }
 
 

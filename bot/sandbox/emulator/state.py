@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.sandbox.emulator.errors import EmulatorError, SlackApiFailure
 from bot.sandbox.emulator.records import Channel, Ephemeral, Message, User, UserGroup, View
@@ -47,6 +48,8 @@ class Workspace:
     ephemerals: list[Ephemeral] = field(default_factory=list)
     triggers: dict[str, Trigger] = field(default_factory=dict)
     trigger_ttl: float = TRIGGER_TTL_S
+    # Where events caused by Web API calls go (the driver sends them over Socket Mode); None drops them.
+    event_sink: Callable[[dict[str, Any]], object] | None = None
     _last_ts: int = 0
     _changed: asyncio.Event | None = None
 
@@ -73,6 +76,11 @@ class Workspace:
             raise SlackApiFailure("expired_trigger_id")
         trigger.used = True
         return trigger
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Hand an event caused by a Web API call to the event sink."""
+        if self.event_sink is not None:
+            self.event_sink(event)
 
     # --- change notification ------------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.emulator import methods_chat, methods_conversations, methods_other
+from bot.sandbox.emulator import methods_chat, methods_conversations, methods_other, reactions
 from bot.sandbox.emulator.args import Args, Handler
 from bot.sandbox.emulator.errors import SlackApiFailure
 from bot.sandbox.emulator.state import Workspace
@@ -13,6 +13,7 @@ METHODS: dict[str, Handler] = {
     **methods_conversations.HANDLERS,
     **methods_chat.HANDLERS,
     **methods_other.HANDLERS,
+    **reactions.HANDLERS,
 }
 
 # Methods that take the app-level token (xapp-...) rather than the bot token.

@@ -1,4 +1,4 @@
-"""The default workspace: a team, a bot user, a few people, two user groups and two channels to click in."""
+"""The default workspace: a team, a bot user, a few people, their user groups and two channels to click in."""
 
 from __future__ import annotations
 
@@ -20,6 +20,11 @@ DEFAULT_USERS = (
 DEFAULT_GROUPS = (
     UserGroup("S0ONCALL01", "oncall", "On-call", ["U0ALICE001", "U0BOB00001"], "Whoever carries the pager"),
     UserGroup("S0SRE00001", "sre", "SRE", ["U0ALICE001", "U0BOB00001", "U0CAROL001"], "Site reliability"),
+    # The groups the shipped runbooks name as approvers; carol is in none of them, so she sees the
+    # refusal. dave is a DBA who is not on the pager.
+    UserGroup("S0PAYMENTS", "payments-oncall", "Payments on call", ["U0ALICE001", "U0BOB00001"], "Payments"),
+    UserGroup("S0PLATFORM", "platform-oncall", "Platform on call", ["U0ALICE001", "U0BOB00001"], "Platform"),
+    UserGroup("S0DBAONCAL", "dba-oncall", "DBA on call", ["U0ALICE001", "U0DAVE0001"], "Databases"),
 )
 
 

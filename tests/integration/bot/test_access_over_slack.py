@@ -35,6 +35,9 @@ BYSTANDER_COMMANDS = {
     "request health INC-1": "request",
     "postmortem INC-1": "postmortem",
     "followup INC-1 all good": "followup",
+    "note INC-1 all good": "note",
+    "role scribe me INC-1": "role-self",
+    f"role communications <@{ALICE}> INC-1": "role",
 }
 
 

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox.emulator import EmulatorError, FaultMode, SlackEmulator
+from bot.sandbox.emulator.workspace_seed import DEFAULT_GROUPS
 
 from .conftest import SocketApp
 
@@ -136,10 +137,11 @@ async def test_usergroups_list_has_slacks_shape(emulator: SlackEmulator, web: As
     emulator.add_usergroup("dba", ["carol"], description="Databases", channels=["incidents"])
     emulator.add_usergroup("retired", ["dave"], disabled=True)
     plain = (await web.usergroups_list())["usergroups"]
-    assert [g["handle"] for g in plain] == ["oncall", "sre", "dba"]
+    assert [g["handle"] for g in plain] == [*(g.handle for g in DEFAULT_GROUPS), "dba"]
     assert "users" not in plain[0] and "user_count" not in plain[0]
-    assert plain[2]["prefs"]["channels"] == [emulator.channel("incidents").id]
-    assert plain[2]["is_usergroup"] and plain[2]["team_id"] == emulator.team_id and plain[2]["date_delete"] == 0
+    dba = plain[-1]
+    assert dba["prefs"]["channels"] == [emulator.channel("incidents").id]
+    assert dba["is_usergroup"] and dba["team_id"] == emulator.team_id and dba["date_delete"] == 0
     full = (await web.usergroups_list(include_users=True, include_count=True, include_disabled=True))["usergroups"]
     retired = next(g for g in full if g["handle"] == "retired")
     assert retired["users"] == ["U0DAVE0001"] and retired["user_count"] == 1 and retired["date_delete"] > 0

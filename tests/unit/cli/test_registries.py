@@ -13,6 +13,7 @@ from bot.slack.commands import REGISTRY, help_text, parse, subcommand
 EXPECTED_COMMANDS = {
     "audit",
     "followups",
+    "drill",
     "hooks",
     "lint",
     "postmortem",

@@ -25,6 +25,7 @@ ACTIONS = {
     "kill_idle_connections",
     "notify",
     "page",
+    "http_request",
 }
 
 

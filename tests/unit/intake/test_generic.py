@@ -43,3 +43,21 @@ def test_bad_status_and_missing_name_are_named() -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_generic({"alerts": [{"name": "a", "status": "burning"}, {"title": "no name"}]})
     assert caught.value.fields == ["alerts.0.status", "alerts.1.name"]
+
+
+def test_the_sandbox_banners_single_alert_shape_is_accepted() -> None:
+    # The shape the sandbox banner shows; it used to fail with "alerts: Field required".
+    [alert] = parse_generic(b'{"name":"DiskFull","service":"db","title":"disk 95% full"}').alerts
+    assert (alert.name, alert.service, alert.title) == ("DiskFull", "db", "disk 95% full")
+    assert alert.group_key == "generic:DiskFull/db/prod"
+
+
+def test_a_single_alert_with_a_typo_is_still_refused_by_field() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_generic({"name": "DiskFull", "sevrity": "P1"})
+    assert caught.value.fields == ["alerts.0.sevrity"]
+
+
+def test_a_body_with_neither_name_nor_alerts_still_asks_for_alerts() -> None:
+    with pytest.raises(InvalidInput, match="alerts"):
+        parse_generic(b'{"title":"disk 95% full"}')
