@@ -15,8 +15,6 @@ from bot.escalation.timers import TimerStore
 from bot.keys import Keys
 from tests.manual_clock import ManualClock
 
-NOW = datetime.now(UTC)
-
 
 async def legacy_timer(redis: Redis, keys: Keys, timer_id: str, due: datetime, generation: str) -> None:
     """Write one timer the way the unsharded layout stored it."""
@@ -37,6 +35,8 @@ async def legacy_timer(redis: Redis, keys: Keys, timer_id: str, due: datetime, g
 
 
 async def test_old_timers_move_into_shards_once_and_fire_once(redis: Redis, keys: Keys) -> None:
+    # The migration reads the real clock (leases are compared with it); this test's times follow it.
+    NOW = datetime.now(UTC)  # noqa: N806
     due = NOW - timedelta(seconds=5)
     for timer_id in "abcde":
         await legacy_timer(redis, keys, timer_id, due, f"gen-{timer_id}")
