@@ -36,13 +36,13 @@ async def legacy_timer(redis: Redis, keys: Keys, timer_id: str, due: datetime, g
 
 async def test_old_timers_move_into_shards_once_and_fire_once(redis: Redis, keys: Keys) -> None:
     # The migration reads the real clock (leases are compared with it); this test's times follow it.
-    NOW = datetime.now(UTC)  # noqa: N806
-    due = NOW - timedelta(seconds=5)
+    now = datetime.now(UTC)
+    due = now - timedelta(seconds=5)
     for timer_id in "abcde":
         await legacy_timer(redis, keys, timer_id, due, f"gen-{timer_id}")
     await redis.zadd(keys.legacy_timers_due(), {"a": due.timestamp(), "d": due.timestamp(), "e": due.timestamp()})
     # b's lease ran out; c's is still held by an older replica.
-    await redis.zadd(keys.legacy_timers_leased(), {"b": NOW.timestamp() - 1, "c": NOW.timestamp() + 60})
+    await redis.zadd(keys.legacy_timers_leased(), {"b": now.timestamp() - 1, "c": now.timestamp() + 60})
     # d already ran (its claimant finished after losing the lease); e was re-armed in shards already.
     await redis.set(keys.legacy_timer_fired("d", "gen-d"), "done")
     store = TimerStore(redis, keys)
@@ -56,7 +56,7 @@ async def test_old_timers_move_into_shards_once_and_fire_once(redis: Redis, keys
     a = await store.get("a")
     assert a is not None and a.generation == "gen-a" and a.payload == {"n": "a"} and a.incident_id == "INC-1"
 
-    later = await migrate_legacy_timers(redis, keys, now=NOW + timedelta(seconds=61))
+    later = await migrate_legacy_timers(redis, keys, now=now + timedelta(seconds=61))
     assert dict(later) == {"moved": 1}
     assert not await redis.exists(keys.legacy_timers_due(), keys.legacy_timers_leased())
     assert [r.id for r in await store.list_incident("INC-1")] == ["a", "b", "c", "e"]
@@ -66,7 +66,7 @@ async def test_old_timers_move_into_shards_once_and_fire_once(redis: Redis, keys
     async def handler(t: FiredTimer) -> None:
         fired.append((t.id, t.payload["n"]))
 
-    clock = ManualClock(NOW)
+    clock = ManualClock(now)
     scheduler = TimerScheduler(store, SchedulerConfig(lease_s=10), clock=clock.now, sleep=clock.sleep)
     scheduler.register("k", handler)
     await scheduler.start(ticking=False)
