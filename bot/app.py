@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
@@ -28,10 +29,12 @@ from bot.escalation.scheduler import TimerScheduler
 from bot.escalation.service import EscalationService
 from bot.escalation.timer_migration import finish_migration, migrate_timers
 from bot.escalation.timers import TimerStore
+from bot.incidents.closing import ArchiveTimers
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.lifecycle import reopen_window
 from bot.incidents.provision import PROVISION_TIMER, ProvisionGuard
 from bot.incidents.store import IncidentStore
+from bot.incidents.timings import observe_move, refresh_open_gauge
 from bot.intake.routes import add_alert_routes
 from bot.keys import Keys
 from bot.policy.roles_file import RoleBook, roles_path
@@ -45,6 +48,7 @@ from bot.services import BotServices
 from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.approval_listeners import SlackApprovalPresenter
+from bot.slack.archive import SlackChannelArchiver
 from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
@@ -148,6 +152,7 @@ class BotApp:
         if settings.runbook_watch_s > 0:
             watcher = CatalogWatcher(catalog, settings.runbook_watch_s)
             self.watcher = asyncio.get_running_loop().create_task(watcher.run(), name="runbook-watcher")
+        store.on_move = observe_move  # lifecycle timings for /metrics
         notifier = SlackNotifier(gateway, store, _channel_policy(settings))
         tasks = TaskSupervisor()
         if legacy_timers_leased:
@@ -168,12 +173,17 @@ class BotApp:
         people = self.stakeholders = build_stakeholders(
             settings, self.redis.client, keys, store, timer_store, self.timers, gateway, flows, escalation
         )
+        archive_after = timedelta(hours=settings.archive_after_hours)
+        closing = ArchiveTimers(store, timer_store, SlackChannelArchiver(gateway), archive_after)
+        closing.register(self.timers)
         await self.timers.start()
         await approvals.start_executions()
         self.services = BotServices(
             settings, store, gateway, notifier, flows, tasks, approvals, escalation_config=escalation_config
         )
         self.services.updates, self.services.followups = people.updates, people.followups
+        self.services.closing = closing
+        self.services.catalog = catalog
         return self.services
 
     def _escalation(
@@ -232,7 +242,8 @@ class BotApp:
         await self.socket.connect_async()  # type: ignore[no-untyped-call]
 
     async def _start_web(self, services: BotServices) -> None:
-        web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes)
+        refresh = partial(refresh_open_gauge, services.store)
+        web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes, before_metrics=refresh)
         assert self.redis is not None
         settings = self.settings
         fence = ReplicaFence(

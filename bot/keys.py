@@ -212,6 +212,14 @@ class Keys:
         """Counter key for a named rate limit window."""
         return f"{self.prefix}:rate:{name}"
 
+    def user_names(self) -> str:
+        """Hash from Slack user id to the display name the bot last saw (post-mortems name people offline)."""
+        return f"{self.prefix}:user-names"
+
     def pattern(self) -> str:
         """Glob matching every key under this prefix."""
         return f"{self.prefix}:*"
+
+    def declaration(self, request_id: str) -> str:
+        """Marker of one declare request (a submitted form): a redelivery opens no second incident."""
+        return f"{self.prefix}:declared:{request_id}"

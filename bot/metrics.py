@@ -57,3 +57,34 @@ HTTP_CONNECTIONS_SHED = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+
+# Incident lifecycle timings, from the incident's trigger; a reopened incident is measured again when it moves.
+_LIFECYCLE_BUCKETS = (60, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200)
+TIME_TO_ACKNOWLEDGE = Histogram(
+    "runbook_incident_time_to_acknowledge_seconds",
+    "Time from an incident's trigger to its acknowledgement",
+    ["service", "severity"],
+    buckets=_LIFECYCLE_BUCKETS,
+    registry=REGISTRY,
+)
+TIME_TO_MITIGATE = Histogram(
+    "runbook_incident_time_to_mitigate_seconds",
+    "Time from an incident's trigger to the move to mitigating",
+    ["service", "severity"],
+    buckets=_LIFECYCLE_BUCKETS,
+    registry=REGISTRY,
+)
+TIME_TO_RESOLVE = Histogram(
+    "runbook_incident_time_to_resolve_seconds",
+    "Time from an incident's trigger to its resolution",
+    ["service", "severity"],
+    buckets=_LIFECYCLE_BUCKETS,
+    registry=REGISTRY,
+)
+INCIDENTS_OPEN = Gauge(
+    "runbook_incidents_open",
+    "Incidents triggered, acknowledged or mitigating, by severity; read from the shared store at scrape time "
+    "(every replica reports the same value: aggregate with max, not sum)",
+    ["severity"],
+    registry=REGISTRY,
+)

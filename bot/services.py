@@ -16,9 +16,12 @@ if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
     from bot.escalation.loader import EscalationConfig
     from bot.followups.service import FollowUpService
+    from bot.incidents.closing import ArchiveTimers
     from bot.incidents.updates import UpdateFlows
+    from bot.runbooks.catalog import Catalog
     from bot.slack.access_gate import AccessGate
     from bot.slack.people import PeopleDirectory
+    from bot.slack.postmortem_publish import PostmortemPublisher
 
 
 @dataclass
@@ -37,3 +40,7 @@ class BotServices:
     people: PeopleDirectory | None = None
     updates: UpdateFlows | None = None
     followups: FollowUpService | None = None
+    closing: ArchiveTimers | None = None
+    postmortems: PostmortemPublisher | None = None
+    # The runbook catalog: services offered when declaring, runbooks matched by symptom.
+    catalog: Catalog | None = None

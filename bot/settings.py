@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     # The reaction that adds a message of an incident channel to its timeline (name without colons).
     timeline_pin_emoji: str = Field(default="pushpin", min_length=1, max_length=100)
 
+    # Closing: what `/incident close` asks for when missing (comma-separated: postmortem, followups; or none),
+    # and how long after closing the channel is archived (a durable timer; 0 archives at once).
+    close_requires: str = "postmortem,followups"
+    archive_after_hours: float = Field(default=24.0, ge=0)
+
     # Redis topologies (docs/redis.md). REDIS_URL may also be `redis+cluster://host:port` (any cluster node).
     redis_cluster: bool = False
     # Sentinel: `host:port,host:port,…` of the sentinels and the name they monitor; REDIS_URL is then unused.
@@ -131,6 +136,15 @@ class Settings(BaseSettings):
     redis_wait_timeout_ms: int = Field(default=500, ge=1)
     # Timer shards (hash tags `{timers:0}` …); fixed once timers are stored (docs/redis.md, "Timer shards").
     timer_shards: int = Field(default=8, ge=1, le=1024)
+
+    @field_validator("close_requires")
+    @classmethod
+    def _close_requires(cls, value: str) -> str:
+        words = {w.strip().lower() for w in value.split(",") if w.strip()}
+        unknown = words - {"postmortem", "followups", "none"}
+        if unknown:
+            raise ValueError(f"unknown requirement(s) {sorted(unknown)}: use postmortem, followups or none")
+        return ",".join(sorted(words - {"none"}))
 
     @field_validator("slack_api_url")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -18,12 +19,20 @@ ReadinessCheck = Callable[[], Awaitable[Mapping[str, CheckResult]]]
 
 # /readyz answers within this whatever its checks do; a probe's own timeout is usually 1 s.
 READINESS_DEADLINE_S = 0.5
+METRICS_REFRESH_S = 2.0
+log = logging.getLogger(__name__)
 
 
 def build_web_app(
-    readiness: ReadinessCheck, max_body_bytes: int, readiness_deadline_s: float = READINESS_DEADLINE_S
+    readiness: ReadinessCheck,
+    max_body_bytes: int,
+    readiness_deadline_s: float = READINESS_DEADLINE_S,
+    before_metrics: Callable[[], Awaitable[None]] | None = None,
 ) -> web.Application:
-    """An aiohttp app with /healthz, /readyz and /metrics; alert routes are added by the caller."""
+    """An aiohttp app with /healthz, /readyz and /metrics; alert routes are added by the caller.
+
+    `before_metrics` refreshes gauges read from the shared store; if it fails or is slow, the scrape goes on.
+    """
     # aiohttp's own limit sits above ours so the webhook handler can answer 413 itself, with a JSON body.
     app = web.Application(client_max_size=max_body_bytes + 64 * 1024)
 
@@ -35,6 +44,11 @@ def build_web_app(
         return web.json_response(body, status=200 if body["ready"] else 503)
 
     async def metrics_view(request: web.Request) -> web.Response:
+        if before_metrics is not None:
+            try:
+                await asyncio.wait_for(before_metrics(), METRICS_REFRESH_S)
+            except Exception:  # a stale gauge beats a failed scrape
+                log.warning("metrics refresh failed", exc_info=True)
         return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
 
     app.router.add_get("/healthz", healthz)

@@ -120,6 +120,10 @@ class TimerScheduler:
         """Registered timer kinds."""
         return sorted(self._handlers)
 
+    def handlers(self) -> dict[str, Handler]:
+        """A copy of the kind → handler table (a second scheduler can serve the same kinds)."""
+        return dict(self._handlers)
+
     async def start(self, ticking: bool = True) -> None:
         """Start ticking; timers that fell due while no replica ran fire at once, marked late.
 

@@ -187,7 +187,8 @@ class IncidentFlows:
         """Provision an incident opened by hand, with the same safety timer as alert-opened ones."""
         if self.guard is not None:
             await self.guard.arm(incident.id)
-        self.tasks.spawn(self.provision(incident, None), "open-incident", incident.id)
+        # A declared incident carries its synthetic alert: the runbook is matched as an alert's would be.
+        self.tasks.spawn(self.provision(incident, first_alert_of(incident)), "open-incident", incident.id)
 
     async def on_provision_timer(self, timer: FiredTimer) -> None:
         """The safety timer: provision what the opening replica did not finish, or wait for a live worker."""

@@ -24,6 +24,15 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
+class CommStatus(StrEnum):
+    """What stakeholders are told, alongside the lifecycle: investigating → identified → monitoring → resolved."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
 ALLOWED_MOVES: dict[Status, frozenset[Status]] = {
     Status.TRIGGERED: frozenset({Status.ACKNOWLEDGED, Status.MITIGATING, Status.RESOLVED}),
     Status.ACKNOWLEDGED: frozenset({Status.MITIGATING, Status.RESOLVED}),
@@ -85,6 +94,10 @@ class Incident(BaseModel):
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     reopened_count: int = 0
+    # The communication status stakeholders see; set by `/incident status <word>`, the header menu or an update.
+    comm_status: CommStatus = CommStatus.INVESTIGATING
+    # Channel privacy chosen when declaring; None follows PRIVATE_CHANNELS.
+    private_channel: bool | None = None
     version: int = 0
 
     @property

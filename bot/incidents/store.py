@@ -53,6 +53,8 @@ class IncidentStore:
     ) -> None:
         self.redis = redis
         self.keys = keys or Keys()
+        # Told of every status move (metrics); set by the composition root, a no-op by default.
+        self.on_move: Callable[[Status, Incident, datetime], None] = _ignore_move
         self.reopen_window = reopen_window
         self.timeline_max_len = timeline_max_len
         self.audit_max_len = audit_max_len
@@ -145,14 +147,19 @@ class IncidentStore:
     async def transition(self, incident_id: str, target: Status, actor: str) -> Incident:
         """Move the incident to `target`; raises IllegalTransition on a forbidden move."""
 
+        before: list[Status] = []
+
         def move(incident: Incident) -> list[TimelineEvent]:
             old = incident.status
+            before[:] = [old]
             incident.transition(target, actor=actor, at=self.clock())
             kind = EventType.REOPENED if target is Status.TRIGGERED else EventType.STATUS
             summary = f"{old.value} → {target.value}"
             return [TimelineEvent(kind, incident.id, summary, actor, {"status": target.value}, self.clock())]
 
-        return await self.update_incident(incident_id, move)
+        moved = await self.update_incident(incident_id, move)
+        self.on_move(before[0], moved, self.clock())
+        return moved
 
     async def bind_channel(self, incident_id: str, channel_id: str, channel_name: str) -> Incident:
         """Record the incident's Slack channel and index it."""
@@ -265,6 +272,7 @@ class IncidentStore:
             return None
         incident.version = version + 1
         await self._sync_open_index(incident)
+        self.on_move(before, incident, now)
         return AlertOutcome(
             incident=incident, reopened=reopen, recorded=True, status_changed=incident.status is not before
         )
@@ -311,3 +319,7 @@ def _events_json(events: Sequence[TimelineEvent]) -> str:
 
 async def _backoff(attempt: int) -> None:
     await asyncio.sleep(min(0.05, 0.001 * (attempt + 1)) * random.uniform(0.5, 1.5))
+
+
+def _ignore_move(before: Status, after: Incident, at: datetime) -> None:
+    """The default status-move observer: nothing."""

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.alerts import utcnow
 from bot.errors import InvalidInput
-from bot.incidents.models import EventType, Incident, TimelineEvent
+from bot.incidents.changes import change_comm_status_flow
+from bot.incidents.models import CommStatus, EventType, Incident, TimelineEvent
 from bot.incidents.store import IncidentStore
 from bot.statuspage.models import PageStatus
 
@@ -94,21 +95,16 @@ class UpdateFlows:
         if len(text) > MAX_UPDATE_CHARS:
             raise InvalidInput(f"an update has at most {MAX_UPDATE_CHARS} characters, not {len(text)}", ["text"])
         incident = await self.store.get_incident_or_raise(incident_id)
-        chosen = parse_status(status) or await self.last_status(incident_id)
+        # Without a word the update keeps the incident's communication status (the header's and /incident status').
+        chosen = parse_status(status) or PageStatus(incident.comm_status.value)
         update = StakeholderUpdate(uuid.uuid4().hex[:12], incident.id, actor, chosen, text, publish, self.clock())
         # Recorded first: whatever fails after this, the update is in the timeline.
         data = {"kind": STATUS_UPDATE, "status": chosen.value, "published": publish, "update_id": update.update_id}
         await self.store.append_timeline(TimelineEvent(EventType.NOTE, incident.id, text, actor, data, update.at))
+        await change_comm_status_flow(self.store, incident.id, CommStatus(chosen.value), actor)
         if publish and self.status_page is not None:
             await self.status_page.publish_update(incident, update.update_id, chosen, text)
         await self.poster.post_update(incident, update)
         if self.escalation is not None:
             await self.escalation.status_updated(incident.id)
         return update
-
-    async def last_status(self, incident_id: str) -> PageStatus:
-        """The status of the incident's latest update that named one; investigating before any."""
-        for event in reversed(await self.store.read_timeline(incident_id)):
-            if event.data.get("kind") == STATUS_UPDATE and event.data.get("status"):
-                return PageStatus(event.data["status"])
-        return PageStatus.INVESTIGATING

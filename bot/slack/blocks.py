@@ -11,6 +11,7 @@ from bot.engine.types import DiagnosticResult, Verdict, overall_verdict
 from bot.incidents.models import Incident, Status
 from bot.policy.roles_file import DEFAULT_ROLES, RoleDef
 from bot.slack.escape import escape_text, truncate
+from bot.slack.header_controls import header_controls
 from bot.slack.observed import observed
 from bot.slack.role_blocks import role_blocks
 
@@ -82,6 +83,7 @@ def incident_header(
         f"*Environment*\n{escape_text(incident.environment)}",
         f"*Commander*\n{f'<@{incident.commander}>' if incident.commander else '_unassigned_'}",
         f"*Alerts*\n{incident.alerts_firing} firing · {incident.alerts_resolved} resolved",
+        f"*Communication*\n{incident.comm_status.value}",
     ]
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}},
@@ -99,6 +101,9 @@ def incident_header(
     if incident.paused:
         blocks.append({"type": "context", "elements": [mrkdwn(":double_vertical_bar: automation paused")]})
     blocks += role_blocks(incident, roles)
+    controls = header_controls(incident)
+    if controls is not None:
+        blocks.append(controls)
     return blocks
 
 

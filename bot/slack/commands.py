@@ -7,7 +7,7 @@ import re
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import InvalidInput
 
@@ -27,9 +27,22 @@ class CommandContext:
     flags: dict[str, str] = field(default_factory=dict)
     # The subcommand's name: the action the access policy is asked about.
     name: str = ""
+    # Slack's trigger for opening a modal in answer (valid a few seconds, once).
+    trigger_id: str = ""
 
 
 Handler = Callable[[CommandContext], Awaitable[str]]
+
+
+class BlockReply(str):
+    """A reply that carries Block Kit blocks (buttons); the string itself is the fallback text."""
+
+    blocks: list[dict[str, Any]]
+
+    def __new__(cls, text: str, blocks: list[dict[str, Any]]) -> BlockReply:
+        reply = super().__new__(cls, text)
+        reply.blocks = blocks
+        return reply
 
 
 @dataclass(frozen=True)
@@ -99,8 +112,8 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-async def dispatch(text: str, user_id: str, channel_id: str, services: BotServices) -> str:
-    """Run the subcommand the text names; unknown names get the help."""
+async def dispatch(text: str, user_id: str, channel_id: str, services: BotServices, trigger_id: str = "") -> str:
+    """Run the subcommand the text names; unknown names get the help; an empty reply means a modal answered."""
     first = text.strip().split(maxsplit=1)
     if first and first[0].lower() in RAW_TEXT:
         name, args, flags = first[0].lower(), text.split()[1:], dict[str, str]()
@@ -109,7 +122,7 @@ async def dispatch(text: str, user_id: str, channel_id: str, services: BotServic
     command = REGISTRY.get(name)
     if command is None:
         return f"Unknown command `{name}`.\n" + help_text()
-    return await command.handler(CommandContext(user_id, channel_id, args, text, services, flags, name))
+    return await command.handler(CommandContext(user_id, channel_id, args, text, services, flags, name, trigger_id))
 
 
 def text_after_name(text: str) -> str:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from bot.alerts import Severity, utcnow
+from bot.alerts import utcnow
 from bot.errors import IncidentNotFound, InvalidInput
 from bot.incidents.models import EventType, Incident, Status, TimelineEvent
-from bot.incidents.postmortem import draft_postmortem
 from bot.incidents.updates import split_status
-from bot.policy.access import DECLARE, DECLARE_PROTECTED, commander_action
+from bot.policy.access import commander_action
 from bot.slack.access_gate import gate_of
+from bot.slack.comm_status import COMM_STATUS_ACTION, apply_comm_status, pop_comm_word
 from bot.slack.commands import CommandContext, help_text, is_incident_id, subcommand
+from bot.slack.declare import declare_from_command, declare_with_flags
 from bot.slack.escalation_listeners import acknowledge_text
-from bot.slack.escape import escape_keeping_mentions, escape_text, split_text
+from bot.slack.escape import escape_keeping_mentions, escape_text
 from bot.slack.invites import invite_responders
 from bot.slack.people import people_of
+from bot.slack.update_modal import open_update_modal
 from bot.slack.updates import updates_of
 
 
@@ -56,35 +58,23 @@ async def handle_help(ctx: CommandContext) -> str:
     "open an incident by hand (a protected --env needs an incident admin or the service's on-call)",
 )
 async def handle_new(ctx: CommandContext) -> str:
-    """Open an incident and its channel."""
-    title = " ".join(ctx.args).strip()
-    if not title:
-        raise InvalidInput('give the incident a title: `/incident new "checkout errors" --severity P2`', ["title"])
-    severity = ctx.flags.get("severity", "P3").upper()
-    if severity not in Severity.__members__:
-        raise InvalidInput(f"severity must be P1, P2, P3 or P4, not {severity!r}", ["severity"])
-    service = ctx.flags.get("service", "unknown")
-    environment = ctx.flags.get("env", ctx.services.settings.environment)
-    gate = gate_of(ctx.services)
-    action = DECLARE_PROTECTED if gate.policy().is_protected(environment) else DECLARE
-    await gate.require(ctx.user_id, action, None, ctx.channel_id, service=service)
-    incident = await ctx.services.store.create_incident(
-        title,
-        service=service,
-        severity=severity,
-        environment=environment,
-        commander=ctx.user_id,
-        commander_set_by=ctx.user_id,
-        source="slack",
-    )
-    await ctx.services.flows.open_manual_incident(incident)
-    return f"Opening {incident.id}: {escape_text(title)} — the channel follows in a moment."
+    """Open an incident and its channel; with no title, open the declare form."""
+    if not ctx.args and not ctx.flags:
+        return await declare_from_command(ctx)
+    return await declare_with_flags(ctx)
 
 
-@subcommand("status", "status [INC-n]", "show the incident's state")
+@subcommand(
+    "status",
+    "status [INC-n] [investigating|identified|monitoring|resolved]",
+    "show the incident's state; with a word, set the communication status",
+)
 async def handle_status(ctx: CommandContext) -> str:
-    """Summarise the incident."""
-    i = await target_incident(ctx)
+    """Summarise the incident; with a status word, set the communication status."""
+    word = pop_comm_word(ctx.args)
+    i = await target_incident(ctx, COMM_STATUS_ACTION if word else None)
+    if word is not None:
+        return await apply_comm_status(ctx.services, i, word, ctx.user_id)
     commander = f"<@{i.commander}>" if i.commander else "unassigned"
     return (
         f"*{i.id}* {escape_text(i.title)}\nstatus *{i.status.value}* · {i.severity.value} · "
@@ -112,18 +102,6 @@ async def handle_mitigating(ctx: CommandContext) -> str:
 async def handle_resolve(ctx: CommandContext) -> str:
     """Resolve the incident."""
     return await _move(ctx, Status.RESOLVED, "resolved")
-
-
-@subcommand("close", "close [INC-n]", "close a resolved incident")
-async def handle_close(ctx: CommandContext) -> str:
-    """Close the incident."""
-    return await _move(ctx, Status.CLOSED, "closed")
-
-
-@subcommand("reopen", "reopen [INC-n]", "reopen a resolved or closed incident")
-async def handle_reopen(ctx: CommandContext) -> str:
-    """Reopen the incident."""
-    return await _move(ctx, Status.TRIGGERED, "reopened")
 
 
 @subcommand("commander", "commander @user [INC-n]", "hand the incident to a commander")
@@ -156,13 +134,16 @@ async def handle_commander(ctx: CommandContext) -> str:
     "post a status update; --publish also sends it to the incidents channel thread and the status page",
 )
 async def handle_update(ctx: CommandContext) -> str:
-    """Record and post a status update, published to stakeholders with --publish."""
+    """Record and post a status update, published to stakeholders with --publish; without text, open the form."""
     incident = await target_incident(ctx)
+    if not ctx.args:
+        return await open_update_modal(ctx, incident)
     status, text = split_status(" ".join(ctx.args))
     if not text:
         raise InvalidInput("write the update: `/incident update identified: rolled back --publish`", ["text"])
     publish = "publish" in ctx.flags
     await updates_of(ctx.services).publish_update_flow(incident.id, ctx.user_id, status, text, publish)
+    ctx.services.tasks.spawn(ctx.services.notifier.incident_updated(incident), "header", incident.id)
     return f"Update recorded on {incident.id}" + (" and published." if publish else ".")
 
 
@@ -213,16 +194,3 @@ async def handle_list(ctx: CommandContext) -> str:
         + (f" <#{i.channel_id}>" if i.channel_id else "")
         for i in incidents
     )
-
-
-@subcommand("postmortem", "postmortem [INC-n]", "post a post-mortem draft from the timeline")
-async def handle_postmortem(ctx: CommandContext) -> str:
-    """Draft the post-mortem and post it in the incident channel."""
-    incident = await target_incident(ctx)
-    store = ctx.services.store
-    draft = draft_postmortem(incident, await store.read_timeline(incident.id), await store.read_audit(incident.id))
-    if not incident.channel_id:
-        return draft
-    for part in split_text(draft, 3500):
-        await ctx.services.gateway.post_message(incident.channel_id, f"```{escape_text(part)}```")
-    return f"Post-mortem draft for {incident.id} posted; `runbookctl postmortem {incident.id}` prints it as Markdown."

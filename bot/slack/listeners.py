@@ -12,14 +12,16 @@ from bot import metrics
 from bot.services import BotServices
 from bot.slack import (  # noqa: F401  (registers /incident)
     approval_listeners,
+    close_commands,
     escalation_listeners,
     followup_commands,
     incident_commands,
+    lifecycle_listeners,
     pins,
     roles,
     verify_listeners,
 )
-from bot.slack.commands import dispatch
+from bot.slack.commands import BlockReply, dispatch
 from bot.slack.errors import reply_for_error
 from bot.slack.escape import from_slack
 from bot.slack.stale_actions import register as register_stale_actions
@@ -37,16 +39,21 @@ def register(app: AsyncApp, services: BotServices) -> None:
         metrics.ACK_SECONDS.labels("slash_commands").observe(time.monotonic() - started)
         try:
             typed = from_slack(command.get("text", ""))  # the edge in: Slack's &amp; &lt; &gt; undone, once
-            text = await dispatch(typed, command["user_id"], command["channel_id"], services)
+            trigger = str(command.get("trigger_id", ""))
+            text = await dispatch(typed, command["user_id"], command["channel_id"], services, trigger)
         except Exception as exc:
             text = reply_for_error(exc)
-        await respond(text=text, response_type="ephemeral")
+        if text:  # empty when a modal opened in answer
+            blocks = text.blocks if isinstance(text, BlockReply) else None
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
 
     approval_listeners.register(app, services)
+    lifecycle_listeners.register(app, services)
     escalation_listeners.register(app, services)
     verify_listeners.register(app, services)
     roles.register(app, services)
     pins.register(app, services)
+    close_commands.register(app, services)
     register_stale_actions(app)  # keep last: it answers every click no listener above claimed
 
     @app.error

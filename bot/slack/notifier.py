@@ -56,9 +56,12 @@ class SlackNotifier:
             name = channel_name(
                 self.policy.name_template, incident.number, incident.service, incident.title, incident.severity.value
             )
-            channel_id, actual = await self.gateway.create_channel(name, is_private=self.policy.private)
+            private = self.policy.private if incident.private_channel is None else incident.private_channel
+            channel_id, actual = await self.gateway.create_channel(name, is_private=private)
             incident = await self.store.bind_channel(incident.id, channel_id, actual)
-            await self._invite(channel_id, await self._responders(runbook))
+            # A commander named when declaring works in the channel: invite them with the responders.
+            commander = [incident.commander] if incident.commander else []
+            await self._invite(channel_id, list(dict.fromkeys([*commander, *await self._responders(runbook)])))
             await self.store.append_timeline(
                 TimelineEvent(EventType.MESSAGE, incident.id, f"channel #{actual} opened", data={"channel": channel_id})
             )

@@ -17,10 +17,6 @@ DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "runboo
 UPCOMING = {
     "runbook_bot_dead_letters": "durable page deliveries and their dead-letter list are being added (paging work)",
     "runbook_bot_page_deliveries_total": "durable page deliveries are being added (paging work)",
-    "runbook_incidents_open": "incident lifecycle metrics are being added (declare work)",
-    "runbook_incident_time_to_acknowledge_seconds": "incident lifecycle metrics are being added (declare work)",
-    "runbook_incident_time_to_mitigate_seconds": "incident lifecycle metrics are being added (declare work)",
-    "runbook_incident_time_to_resolve_seconds": "incident lifecycle metrics are being added (declare work)",
     "runbook_timers_fired_total": "timers that wake at their due time are being added (issue 14, speed)",
     "runbook_timer_lateness_seconds": "timers that wake at their due time are being added (issue 14, speed)",
 }

@@ -107,7 +107,7 @@ async def test_postmortem_cli_reads_the_store(redis_url: str, keys: Keys, tmp_pa
         assert await asyncio.wait_for(proc.wait(), 30) == 0
         draft = (tmp_path / "pm.md").read_text()
         assert draft.startswith("# Post-mortem draft: INC-1 cache stampede")
-        assert "| Status | resolved |" in draft and "status: triggered → resolved" in draft
+        assert "| Status | resolved |" in draft and "| status | triggered → resolved | U0ALICE001 | T-" in draft
 
         missing = await asyncio.create_subprocess_exec(
             *runbookctl("postmortem", "INC-99"), env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE

@@ -1,4 +1,8 @@
-"""`runbookctl postmortem INC-n`: a Markdown post-mortem draft from the incident's timeline and audit log."""
+"""`runbookctl postmortem INC-n`: a Markdown post-mortem draft from the incident's timeline and audit log.
+
+People are named by the display names the bot cached in Redis when it saw them (users.info); anyone it
+never resolved keeps their Slack user id. No Slack call is made.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,18 @@ from pathlib import Path
 
 from bot.cli.base import Command
 from bot.cli.stored import known_incident, stored_incidents
-from bot.incidents.postmortem import draft_postmortem
+from bot.incidents.names import NameCache
+from bot.incidents.postmortem import md
+from bot.incidents.postmortem_source import read_postmortem_record
 
 
 async def read_draft(incident_id: str) -> str:
-    """Load the incident, its timeline and audit records, and draft."""
+    """Load the incident, its timeline, audit records and follow-ups, and draft with cached names."""
     async with stored_incidents() as store:
-        incident = await known_incident(store, incident_id)
-        timeline = await store.read_timeline(incident_id)
-        audit = await store.read_audit(incident_id=incident_id)
-    return draft_postmortem(incident, timeline, audit)
+        await known_incident(store, incident_id)  # an unknown id names the key prefix that was read
+        record = await read_postmortem_record(store, incident_id)
+        names = await NameCache(store.redis, store.keys).get_many(record.user_ids())
+    return record.draft(lambda user_id: md(names[user_id]) if user_id in names else user_id)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

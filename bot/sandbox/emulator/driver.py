@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sandbox.emulator import payloads
+from bot.sandbox.emulator import payloads, payloads_ui
 from bot.sandbox.emulator.delivery import AckRecord, Delivery
 from bot.sandbox.emulator.errors import EmulatorError, SlackApiFailure
 from bot.sandbox.emulator.methods_conversations import add_members
@@ -17,7 +17,9 @@ from bot.sandbox.emulator.response_url import ResponseTarget, ResponseUrls, appl
 from bot.sandbox.emulator.socket_mode import SocketHub
 from bot.sandbox.emulator.state import Workspace
 
-DEFAULT_EVENTS = frozenset({"message", "app_mention", "member_joined_channel", "reaction_added", "reaction_removed"})
+DEFAULT_EVENTS = frozenset(
+    {"message", "app_mention", "member_joined_channel", "reaction_added", "reaction_removed", "app_home_opened"}
+)
 
 
 @dataclass
@@ -47,6 +49,21 @@ def find_button(blocks: list[dict[str, Any]], action_id: str, value: str | None)
                 return str(block.get("block_id", "")), element
     wanted = action_id if value is None else f"{action_id}={value!r}"
     raise EmulatorError(f"no button {wanted} in this message; buttons there: {seen or 'none'}", buttons=seen)
+
+
+def find_menu(blocks: list[dict[str, Any]], action_id: str) -> tuple[str, dict[str, Any]]:
+    """The (block_id, static_select or overflow element) with this action_id; EmulatorError naming what is there."""
+    seen: list[str] = []
+    for block in blocks:
+        elements = list(block.get("elements") or []) if block.get("type") == "actions" else []
+        if block.get("type") == "section" and isinstance(block.get("accessory"), dict):
+            elements.append(block["accessory"])
+        for element in elements:
+            if element.get("type") in ("static_select", "overflow"):
+                seen.append(str(element.get("action_id")))
+                if element.get("action_id") == action_id:
+                    return str(block.get("block_id", "")), element
+    raise EmulatorError(f"no menu {action_id} in this message; menus there: {seen or 'none'}", menus=seen)
 
 
 class Driver:
@@ -137,6 +154,67 @@ class Driver:
     async def invite_bot(self, channel: str, by_user: str) -> Delivery | None:
         """A person invites the bot into a channel (as `/invite @bot`)."""
         return await self.join(self.ws.bot_user_id, channel, inviter=by_user)
+
+    async def global_shortcut(self, user: str, callback_id: str) -> Delivery:
+        """Choose a global shortcut from the shortcuts menu."""
+        person = self.ws.user_or_raise(user)
+        trigger_id = self.ws.issue_trigger(person.id)
+        payload = payloads_ui.global_shortcut(self.ws, self.token, person, callback_id, trigger_id)
+        return self._deliver("interactive", payload, False, None)
+
+    async def message_shortcut(self, user: str, channel: str, ts: str, callback_id: str) -> Delivery:
+        """Choose a message shortcut on the stored message `ts` of a channel the person is in."""
+        person, room = self.ws.user_or_raise(user), self.ws.channel_or_raise(channel)
+        self._check_open(room)
+        if person.id not in room.members:
+            raise EmulatorError(f"{person.name} is not in #{room.name}; join first")
+        message = room.find_message(ts)
+        if message is None:
+            raise EmulatorError(f"no message {ts} in #{room.name}")
+        target = self.responses.issue(room.id, person.id)
+        trigger_id = self.ws.issue_trigger(person.id)
+        payload = payloads_ui.message_shortcut(
+            self.ws, self.token, person, room, message, callback_id, trigger_id, target.url
+        )
+        return self._deliver("interactive", payload, False, None)
+
+    async def open_home(self, user: str) -> Delivery | None:
+        """A person opens the app's Home tab; None when the app does not subscribe to app_home_opened."""
+        person = self.ws.user_or_raise(user)
+        if "app_home_opened" not in self.subscribed_events:
+            return None
+        dm = self.ws.open_dm([person.id])
+        home = next((v for v in self.ws.views.values() if v.user_id == person.id and v.type == "home"), None)
+        return self._event(payloads_ui.app_home_opened_event(self.ws, person, dm, home))
+
+    async def click_view_button(self, user: str, view_id: str, action_id: str, value: str | None = None) -> Delivery:
+        """Click a button inside an open modal or the person's Home tab."""
+        person = self.ws.user_or_raise(user)
+        view = self.ws.views.get(view_id)
+        if view is None or view.closed or view.user_id != person.id:
+            raise EmulatorError(f"view {view_id} is not open for {person.name}")
+        block_id, button = find_button(list(view.definition.get("blocks") or []), action_id, value)
+        trigger_id = self.ws.issue_trigger(person.id)
+        action = payloads.button_action(block_id, button)
+        payload = payloads_ui.view_block_actions(self.ws, self.token, person, view, action, trigger_id)
+        return self._deliver("interactive", payload, False, None)
+
+    async def choose_option(self, user: str, channel: str, ts: str, action_id: str, value: str) -> Delivery:
+        """Pick an option of a static_select or overflow menu on the stored message `ts`."""
+        person, room = self.ws.user_or_raise(user), self.ws.channel_or_raise(channel)
+        self._check_open(room)
+        message, is_ephemeral = self._clickable(room, ts, person.id)
+        block_id, element = find_menu(message.blocks or [], action_id)
+        try:
+            action = payloads_ui.select_action(block_id, element, value)
+        except ValueError as exc:
+            raise EmulatorError(str(exc)) from None
+        target = self.responses.issue(room.id, person.id, message.ts, is_ephemeral=is_ephemeral)
+        trigger_id = self.ws.issue_trigger(person.id)
+        payload = payloads.block_actions(
+            self.ws, self.token, person, room, message, action, target.url, trigger_id, is_ephemeral=is_ephemeral
+        )
+        return self._deliver("interactive", payload, False, None)
 
     async def add_reaction(self, user: str, channel: str, ts: str, name: str) -> Delivery | None:
         """A person reacts to a message; the bot hears `reaction_added` when it is in the channel."""

@@ -18,6 +18,7 @@ from bot.sandbox.emulator.driver import DEFAULT_EVENTS, Driver
 from bot.sandbox.emulator.errors import EmulatorError
 from bot.sandbox.emulator.fault_routes import add_fault_routes
 from bot.sandbox.emulator.faults import SOCKET_MODE_METHOD, Fault, FaultMode
+from bot.sandbox.emulator.methods_files import add_upload_routes
 from bot.sandbox.emulator.queries import WorkspaceQueries
 from bot.sandbox.emulator.ratelimit import RateLimitConfig, RateLimiter
 from bot.sandbox.emulator.records import CallRecord, Channel, User, UserGroup
@@ -96,6 +97,7 @@ class SlackEmulator(WorkspaceQueries):
         add_fault_routes(application, self.faults, self.fault, self.clear_faults)
         add_control_routes(application, self.workspace, self.driver, self.hub)
         self.webui.add_routes(application)
+        add_upload_routes(application, self.workspace)
         runner = web.AppRunner(application, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -104,6 +106,7 @@ class SlackEmulator(WorkspaceQueries):
         bound_port = runner.addresses[0][1]
         self._address = (host, bound_port)
         self._base_url = f"http://{host}:{bound_port}"
+        self.workspace.documents.upload_base = self._base_url
         return self.api_url
 
     async def stop(self) -> None:

@@ -38,7 +38,11 @@ def add_members(ws: Workspace, channel: Channel, user_ids: list[str]) -> None:
 
 
 def _info(ws: Workspace, channel: Channel) -> dict[str, Any]:
-    return {"channel": channel.to_api(ws.bot_user_id)}
+    body = channel.to_api(ws.bot_user_id)
+    canvas = ws.documents.channel_canvas(channel.id)
+    if canvas is not None:
+        body["properties"] = {"canvas": {"file_id": canvas.id, "is_empty": not canvas.markdown}}
+    return {"channel": body}
 
 
 def create(ws: Workspace, args: Args) -> dict[str, Any]:

@@ -42,6 +42,11 @@ METHOD_TIERS: dict[str, int] = {
     "reactions.add": 3,
     "reactions.remove": 2,
     "reactions.get": 3,
+    "conversations.unarchive": 2,
+    "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4,
+    "conversations.canvases.create": 2,
+    "canvases.edit": 3,
 }
 
 

@@ -106,6 +106,8 @@ class Message:
     reactions: dict[str, list[str]] = field(default_factory=dict)
     reply_count: int = 0
     deleted: bool = False
+    # Files shared with the message (files.completeUploadExternal with a channel).
+    files: list[dict[str, Any]] | None = None
 
     @property
     def edited(self) -> bool:
@@ -122,6 +124,7 @@ class Message:
             "bot_id": self.bot_id,
             "app_id": self.app_id,
             "team": self.team,
+            "files": self.files,
         }
         body.update({key: value for key, value in optional.items() if value is not None})
         if self.edits:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.sandbox.emulator.doc_records import Documents
 from bot.sandbox.emulator.errors import EmulatorError, SlackApiFailure
 from bot.sandbox.emulator.records import Channel, Ephemeral, Message, User, UserGroup, View
 
@@ -50,6 +51,7 @@ class Workspace:
     trigger_ttl: float = TRIGGER_TTL_S
     # Where events caused by Web API calls go (the driver sends them over Socket Mode); None drops them.
     event_sink: Callable[[dict[str, Any]], object] | None = None
+    documents: Documents = field(default_factory=Documents)
     _last_ts: int = 0
     _changed: asyncio.Event | None = None
 

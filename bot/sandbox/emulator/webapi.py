@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.emulator import methods_chat, methods_conversations, methods_other, reactions
+from bot.sandbox.emulator import methods_chat, methods_conversations, methods_files, methods_other, reactions
 from bot.sandbox.emulator.args import Args, Handler
 from bot.sandbox.emulator.errors import SlackApiFailure
 from bot.sandbox.emulator.state import Workspace
@@ -14,6 +14,7 @@ METHODS: dict[str, Handler] = {
     **methods_chat.HANDLERS,
     **methods_other.HANDLERS,
     **reactions.HANDLERS,
+    **methods_files.HANDLERS,
 }
 
 # Methods that take the app-level token (xapp-...) rather than the bot token.

@@ -38,6 +38,7 @@ BYSTANDER_COMMANDS = {
     "note INC-1 all good": "note",
     "role scribe me INC-1": "role-self",
     f"role communications <@{ALICE}> INC-1": "role",
+    "severity P1 INC-1": "severity",
 }
 
 

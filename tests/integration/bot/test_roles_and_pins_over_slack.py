@@ -20,6 +20,14 @@ from tests.integration.bot.conftest import RUNBOOKS, alertmanager_payload, post_
 
 SANDBOX_ESCALATION = Path(__file__).resolve().parents[3] / "bot" / "sandbox" / "escalation"
 ALICE, BOB, CAROL, DAVE = "U0ALICE001", "U0BOB00001", "U0CAROL001", "U0DAVE0001"
+
+
+async def join_once(stack: SandboxStack, name: str, user: str, channel: str) -> None:
+    """The person joins the channel unless the bot already invited them (paged people are)."""
+    if user not in stack.emulator.channel(channel).members:
+        await stack.emulator.driver.join(name, channel)
+
+
 # Shell metacharacters, mrkdwn, a mass mention and template syntax, with a quote shlex cannot close.
 HOSTILE = "it's $(rm -rf /) && `id` | tee *bold* _it_ <!channel> @here {{ alert.title }} ${alert.labels.x} &amp; \"open"
 
@@ -138,7 +146,7 @@ async def test_role_access_and_inert_text(stack: SandboxStack) -> None:
     await command(stack, "alice", channel, "role commander @alice", "is now commander")
     # dave is no responder: he may not take a role; bob joins (a responder) but may not give one to another.
     await command(stack, "dave", "general", "role scribe me INC-1", "access rule `role-self`")
-    await stack.emulator.driver.join("bob", channel)
+    await join_once(stack, "bob", BOB, channel)
     await command(stack, "bob", channel, "role scribe @carol", "access rule `role`")
     # Taking a role someone else holds is giving it away from them: the `role` rule.
     await command(stack, "alice", channel, "role scribe @carol", "is now scribe")
@@ -157,7 +165,8 @@ async def test_two_people_racing_to_claim_get_one_holder(stack: SandboxStack) ->
     services = stack.bot.services
     assert services is not None
     channel = await open_incident(stack)
-    await slack.driver.join("bob", channel)
+    if BOB not in slack.channel(channel).members:  # paged people are invited already
+        await slack.driver.join("bob", channel)
     head = await header(stack)
     action = f"{CLAIM_ACTION}:scribe"
     clicks = await asyncio.gather(
@@ -190,8 +199,8 @@ async def test_pin_reactions_add_once_and_remove_with_the_last_pin(stack: Sandbo
     services = stack.bot.services
     assert services is not None
     channel = await open_incident(stack)
-    for person in ("bob", "carol"):
-        await slack.driver.join(person, channel)
+    for name, user in (("bob", BOB), ("carol", CAROL)):
+        await join_once(stack, name, user, channel)
     posted = await slack.driver.post_user_message("carol", channel, HOSTILE)
     ts = posted.message.ts
 

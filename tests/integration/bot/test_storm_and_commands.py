@@ -166,6 +166,7 @@ async def test_postmortem_command_posts_the_draft(stack: SandboxStack) -> None:
         delivery = await emulator.driver.slash_command("alice", channel.id, text)
         await delivery.acked(timeout=5)
         await emulator.wait_for_ephemeral("alice", "INC-1" if text != "update drained the queue" else "Update", 5)
-    draft = await emulator.wait_for_message(channel.id, "Post-mortem draft: INC-1 queue backlog", timeout=10)
-    assert "Time to resolve" in (draft.text or "")
-    assert "note: drained the queue" in (draft.text or "")
+    await emulator.wait_for_message(channel.id, "Post-mortem draft for INC-1", timeout=10)
+    canvas = emulator.workspace.documents.channel_canvas(channel.id)
+    assert canvas is not None and canvas.markdown.startswith("# Post-mortem draft: INC-1 queue backlog")
+    assert "Time to resolve" in canvas.markdown and "drained the queue" in canvas.markdown

@@ -15,7 +15,9 @@ CAROL = "U0CAROL001"
 
 
 def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
-    return {e["action_id"]: e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
+    # Buttons only: the header's severity and status menus share actions blocks' shape but carry no value.
+    elements = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    return {e["action_id"]: e["value"] for e in elements if e["type"] == "button"}
 
 
 def test_claim_buttons_for_unfilled_roles_only() -> None:
