@@ -20,8 +20,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals.service import EXPIRY_TIMER, ApprovalService
 from bot.approvals.store import ApprovalStore
-from bot.connections import RedisHandle
+from bot.connections import Redis, RedisHandle
 from bot.engine.responder import RunbookResponder
+from bot.escalation.deliveries import DeliveryConfig
 from bot.escalation.engine import Escalator
 from bot.escalation.loader import EscalationConfig, load_escalation
 from bot.escalation.reminders import Reminders
@@ -36,6 +37,8 @@ from bot.incidents.provision import PROVISION_TIMER, ProvisionGuard
 from bot.incidents.store import IncidentStore
 from bot.incidents.timings import observe_move, refresh_open_gauge
 from bot.intake.routes import add_alert_routes
+from bot.jobs.backoff import Backoff
+from bot.jobs.deadletter import DeadLetters
 from bot.keys import Keys
 from bot.policy.roles_file import RoleBook, roles_path
 from bot.policy.rules import ActionRateLimit
@@ -49,10 +52,12 @@ from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.approval_listeners import SlackApprovalPresenter
 from bot.slack.archive import SlackChannelArchiver
+from bot.slack.clock import MonotonicClock
 from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
+from bot.slack.shared_budget import SharedBudget
 from bot.slack.verify_listeners import SlackOutcomePresenter
 from bot.stakeholders import Stakeholders, build_stakeholders
 from bot.statusweb import add_status_routes
@@ -85,6 +90,14 @@ def gateway_config(settings: Settings) -> GatewayConfig:
     )
 
 
+def shared_budget(settings: Settings, redis: Redis, keys: Keys) -> SharedBudget | None:
+    """The Slack budget shared by replicas in Redis: SLACK_SHARED_BUDGET, by default on with REDIS_URL or Sentinel."""
+    enabled = settings.slack_shared_budget
+    if enabled is None:
+        enabled = settings.redis_url is not None or settings.redis_sentinels is not None
+    return SharedBudget(redis, keys, MonotonicClock(), scale=settings.slack_rate_scale) if enabled else None
+
+
 def escalation_folder(settings: Settings) -> Path:
     """Where escalation policies and schedules live."""
     return settings.escalation_path or settings.runbooks_path / "escalation"
@@ -114,6 +127,7 @@ class BotApp:
     # One timer scheduler per process: every durable timer kind registers its handler on it.
     timers: TimerScheduler | None = None
     stakeholders: Stakeholders | None = None
+    dead_letters: DeadLetters | None = None
     # Reloads the catalog when a runbook file changes (RUNBOOK_WATCH_S).
     watcher: asyncio.Task[None] | None = None
 
@@ -143,7 +157,10 @@ class BotApp:
             audit_max_len=settings.audit_max_len,
         )
         gateway = self.gateway = SlackGateway(
-            slack_client(settings), RateLimiter(scale=settings.slack_rate_scale), config=gateway_config(settings)
+            slack_client(settings),
+            RateLimiter(scale=settings.slack_rate_scale),
+            config=gateway_config(settings),
+            budget=shared_budget(settings, self.redis.client, keys),
         )
         await gateway.start()
         catalog = self.catalog or load_catalog(settings.runbooks_path)
@@ -163,8 +180,14 @@ class BotApp:
         escalation_config = load_escalation_config(settings)
         escalation = self._escalation(escalation_config, store, timer_store, gateway)
         guard = ProvisionGuard(
-            self.redis.client, keys, timer_store, retry_after=timedelta(seconds=settings.provision_retry_s)
+            self.redis.client,
+            keys,
+            timer_store,
+            retry_after=timedelta(seconds=settings.provision_retry_s),
+            backoff=Backoff(cap_s=settings.provision_retry_cap_s),
+            dead_letter_after=settings.dead_letter_after,
         )
+        self.dead_letters = DeadLetters(self.redis.client, keys)
         flows = IncidentFlows(store, notifier, responder, tasks, escalation, guard)
         self.timers.register(PROVISION_TIMER, flows.on_provision_timer)
         approvals = self._approvals(store, keys, responder, gateway, tasks, timer_store)
@@ -192,7 +215,10 @@ class BotApp:
         if config is None or self.timers is None:
             return None
         pager = SlackPager(gateway, store, self.settings)
-        escalator = Escalator(store, timers, config, pager)
+        delivery = DeliveryConfig(
+            backoff=Backoff(cap_s=self.settings.delivery_retry_cap_s), dead_letter_after=self.settings.dead_letter_after
+        )
+        escalator = Escalator(store, timers, config, pager, delivery=delivery)
         pager.escalator = escalator
         reminders = Reminders(store, timers, SlackReminder(gateway))
         escalator.register(self.timers)
@@ -243,7 +269,9 @@ class BotApp:
 
     async def _start_web(self, services: BotServices) -> None:
         refresh = partial(refresh_open_gauge, services.store)
-        web_app = build_web_app(self.readiness, self.settings.webhook_max_body_bytes, before_metrics=refresh)
+        web_app = build_web_app(
+            self.readiness, self.settings.webhook_max_body_bytes, before_metrics=refresh, degraded=self.degraded
+        )
         assert self.redis is not None
         settings = self.settings
         fence = ReplicaFence(
@@ -268,6 +296,10 @@ class BotApp:
         if self.socket is not None:
             socket_ok = await self.socket.client.is_connected()
         return {"redis": redis_ok, "slack_socket": socket_ok}
+
+    async def degraded(self) -> str | None:
+        """Why the bot is degraded (work in the dead-letter set), or None."""
+        return await self.dead_letters.readiness() if self.dead_letters is not None else None
 
     async def stop(self) -> None:
         """Stop taking work, finish what is running, then close connections; safe after a partial start."""

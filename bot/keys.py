@@ -208,6 +208,18 @@ class Keys:
         """Key a webhook writes just before WAIT, so the wait covers every earlier write (bot/replicafence.py)."""
         return f"{self.prefix}:replica-fence"
 
+    def delivery_sent(self, incident_id: str, job_id: str) -> str:
+        """Marker that one page delivery (page, channel, target) went out; a retry sees it and sends nothing."""
+        return f"{self.prefix}:{{{incident_id}}}:sent:{job_id}"
+
+    def pages_recorded(self, incident_id: str) -> str:
+        """Set of the page ids recorded for one incident (a re-run handler records nothing twice)."""
+        return f"{self.prefix}:{{{incident_id}}}:pages"
+
+    def dead_letters(self) -> str:
+        """Hash of durable jobs past their failure threshold: job id → JSON entry."""
+        return f"{self.prefix}:dead-letters"
+
     def rate(self, name: str) -> str:
         """Counter key for a named rate limit window."""
         return f"{self.prefix}:rate:{name}"
@@ -215,6 +227,18 @@ class Keys:
     def user_names(self) -> str:
         """Hash from Slack user id to the display name the bot last saw (post-mortems name people offline)."""
         return f"{self.prefix}:user-names"
+
+    def slack_bucket(self, name: str) -> str:
+        """Hash holding the shared token bucket of `method:channel`, for per-channel pacing."""
+        return f"{self.prefix}:{{slack:{name}}}:bucket"
+
+    def slack_window(self, name: str) -> str:
+        """Sorted set of the calls of one Slack method in its last rate window, shared by every replica."""
+        return f"{self.prefix}:{{slack:{name}}}:window"
+
+    def slack_hold(self, name: str) -> str:
+        """Key whose value is when a 429's Retry-After ends for one Slack bucket (expires with PX)."""
+        return f"{self.prefix}:{{slack:{name}}}:hold"
 
     def pattern(self) -> str:
         """Glob matching every key under this prefix."""

@@ -19,6 +19,14 @@ SLACK_OUTBOX_DEPTH = Gauge("runbook_slack_outbox_depth", "Slack calls waiting in
 SLACK_OUTBOX_RESTARTS = Counter(
     "runbook_slack_outbox_restarts_total", "Slack outbox worker restarts after it died", registry=REGISTRY
 )
+SLACK_SHARED_BUDGET_FALLBACKS = Counter(
+    "runbook_slack_shared_budget_fallbacks_total",
+    "Redis errors or timeouts of the shared Slack budget; the replica used its own limits meanwhile",
+    registry=REGISTRY,
+)
+SLACK_SHARED_BUDGET_DEGRADED = Gauge(
+    "runbook_slack_shared_budget_degraded", "1 while the shared Slack budget is unreachable", registry=REGISTRY
+)
 ALERTS_RECEIVED = Counter(
     "runbook_alerts_received_total", "Alerts received by source and outcome", ["source", "outcome"], registry=REGISTRY
 )
@@ -40,6 +48,16 @@ APPROVAL_SECONDS = Histogram(
 REFUSALS = Counter("runbook_refusals_total", "Refused approvals by reason", ["reason"], registry=REGISTRY)
 ACK_SECONDS = Histogram(
     "runbook_socket_ack_seconds", "Time to acknowledge a Socket Mode envelope", ["type"], registry=REGISTRY
+)
+
+DEAD_LETTERS = Gauge(
+    "runbook_bot_dead_letters", "Durable jobs past their failure threshold, still undelivered", registry=REGISTRY
+)
+DELIVERIES = Counter(
+    "runbook_bot_page_deliveries_total",
+    "Page deliveries by channel and outcome",
+    ["channel", "outcome"],
+    registry=REGISTRY,
 )
 
 

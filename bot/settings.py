@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     http_header_timeout_s: float = Field(default=10.0, gt=0)
     webhook_body_timeout_s: float = Field(default=10.0, gt=0)
     http_max_connections: int = Field(default=512, gt=0)
+    # Durable work (page deliveries, provisioning): retries back off exponentially with jitter up to the
+    # cap and go on while the incident is open; past `dead_letter_after` failures they show as dead letters.
+    delivery_retry_cap_s: float = Field(default=10.0, gt=0)
+    provision_retry_cap_s: float = Field(default=10.0, gt=0)
+    dead_letter_after: int = Field(default=5, ge=1)
     # The Slack gateway: a caller waits at most this long for one call (queueing, Retry-After and retries
     # included), one HTTP attempt at most slack_attempt_timeout_s, and 429s / refused connections are tried
     # at most slack_max_attempts times; then the caller gets an UpstreamError.
@@ -145,6 +150,10 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown requirement(s) {sorted(unknown)}: use postmortem, followups or none")
         return ",".join(sorted(words - {"none"}))
+
+    # One Slack rate budget in Redis for all replicas (docs/architecture.md, "Slack gateway"); unset: on when
+    # REDIS_URL is set (several replicas can share it), off for the embedded store.
+    slack_shared_budget: bool | None = None
 
     @field_validator("slack_api_url")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from bot.webguard import ConnectionGuard, ConnectionLimits
 # A check answers True when it passes, or a string saying why it fails.
 CheckResult = bool | str
 ReadinessCheck = Callable[[], Awaitable[Mapping[str, CheckResult]]]
+# None when all is well, else why the bot is degraded (say, undelivered pages in the dead-letter set).
+DegradedCheck = Callable[[], Awaitable[str | None]]
 
 # /readyz answers within this whatever its checks do; a probe's own timeout is usually 1 s.
 READINESS_DEADLINE_S = 0.5
@@ -28,6 +31,8 @@ def build_web_app(
     max_body_bytes: int,
     readiness_deadline_s: float = READINESS_DEADLINE_S,
     before_metrics: Callable[[], Awaitable[None]] | None = None,
+    *,
+    degraded: DegradedCheck | None = None,
 ) -> web.Application:
     """An aiohttp app with /healthz, /readyz and /metrics; alert routes are added by the caller.
 
@@ -40,7 +45,11 @@ def build_web_app(
         return web.json_response({"status": "ok"})
 
     async def readyz(request: web.Request) -> web.Response:
-        body = await readiness_body(readiness, readiness_deadline_s)
+        # The dead-letter check runs alongside, within its own shorter bound, so /readyz keeps its deadline.
+        body, reason = await asyncio.gather(readiness_body(readiness, readiness_deadline_s), degraded_reason(degraded))
+        if reason:
+            # Degraded still serves (webhooks are taken); it says what is overdue.
+            body |= {"status": "degraded", "reason": reason}
         return web.json_response(body, status=200 if body["ready"] else 503)
 
     async def metrics_view(request: web.Request) -> web.Response:
@@ -55,6 +64,15 @@ def build_web_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
     return app
+
+
+async def degraded_reason(degraded: DegradedCheck | None, timeout_s: float = 0.3) -> str | None:
+    """Why the bot is degraded, or None; a check that fails or hangs never holds /readyz up."""
+    if degraded is None:
+        return None
+    with contextlib.suppress(Exception):
+        return await asyncio.wait_for(degraded(), timeout=timeout_s)
+    return None
 
 
 class GuardedSite(web.BaseSite):

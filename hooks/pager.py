@@ -26,6 +26,7 @@ class PageConfig(HookConfig):
     dedup_key: str | None = Field(default=None, description="groups pages; default: runbook-bot/<incident id>")
     action: Literal["trigger", "resolve"] = Field(default="trigger", description="open the alert, or resolve it")
     timeout_s: float = Field(default=10.0, gt=0, description="HTTP timeout")
+    details: dict[str, str] = Field(default_factory=dict, description="extra custom details (level, page id)")
 
 
 def dedup_key(config: PageConfig, ctx: HookContext) -> str | None:
@@ -59,7 +60,7 @@ async def send_pagerduty(config: PageConfig, ctx: HookContext) -> dict[str, Any]
             "summary": config.summary,
             "source": ctx.service or SOURCE,
             "severity": config.severity,
-            "custom_details": _details(ctx),
+            "custom_details": {**_details(ctx), **config.details},
         }
     url = ctx.settings.pagerduty_events_url
     async with make_client(config.timeout_s) as client:
@@ -88,7 +89,7 @@ async def send_opsgenie(config: PageConfig, ctx: HookContext) -> dict[str, Any]:
             "description": config.summary,
             "priority": OPSGENIE_PRIORITY[config.severity],
             "source": SOURCE,
-            "details": {k: str(v) for k, v in _details(ctx).items() if v is not None},
+            "details": {**{k: str(v) for k, v in _details(ctx).items() if v is not None}, **config.details},
             **({"alias": key} if key else {}),
         }
     async with make_client(config.timeout_s, headers=headers) as client:

@@ -4,42 +4,42 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import TypeAdapter
 
 from bot.alerts import utcnow
 from bot.errors import IllegalTransition, IncidentNotFound
+from bot.escalation.deliveries import (
+    DeliveryConfig,
+    DeliveryPort,
+    PageDeliveries,
+    delivery_timers,
+    plan_deliveries,
+)
 from bot.escalation.loader import EscalationConfig
 from bot.escalation.policy import (
     PageTarget,
     Policy,
-    ResolvedStep,
     Target,
     TargetKind,
     escalation_steps,
     resolve_targets,
 )
 from bot.escalation.scheduler import FiredTimer, TimerScheduler
-from bot.escalation.timers import TimerStore
+from bot.escalation.timers import ArmRequest, TimerStore
 from bot.incidents.models import AuditEvent, EventType, Incident, Status, TimelineEvent
+from bot.incidents.pages import PageRecorder
 from bot.incidents.store import IncidentStore
+from bot.jobs.deadletter import DeadLetters
 
 log = logging.getLogger(__name__)
 
 ESCALATE = "escalate"
 _TARGETS: TypeAdapter[list[Target]] = TypeAdapter(list[Target])
-
-
-class Pager(Protocol):
-    """Delivers one page: Slack mention and DM always, PagerDuty or Opsgenie for pager targets."""
-
-    async def page(self, incident: Incident, level: int, targets: Sequence[PageTarget], reason: str) -> None:
-        """Page `targets` for `incident`; level 0 is a severity rule. Raise to have the page retried."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -81,29 +81,33 @@ class Escalator:
         store: IncidentStore,
         timers: TimerStore,
         config: EscalationConfig,
-        pager: Pager,
+        port: DeliveryPort,
         clock: Callable[[], datetime] = utcnow,
+        delivery: DeliveryConfig | None = None,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self.store = store
         self.timers = timers
         self.config = config
-        self.pager = pager
         self.clock = clock
+        self.pages = PageRecorder(store)
+        self.deliveries = PageDeliveries(store, timers, port, dead_letters, delivery, clock)
 
     def register(self, scheduler: TimerScheduler) -> None:
-        """Route escalation timers to this escalator."""
+        """Route escalation timers, and the delivery jobs of each page, to this escalator."""
         scheduler.register(ESCALATE, self.handle_escalate)
+        self.deliveries.register(scheduler)
 
-    async def start_escalation(
-        self, incident: Incident, policy: Policy | None = None, now: datetime | None = None
-    ) -> list[ResolvedStep]:
-        """Arm one timer per planned page (replacing any earlier run); returns the plan."""
+    def plan_timers(
+        self, incident: Incident, policy: Policy | None = None, now: datetime | None = None, name: str | None = None
+    ) -> tuple[list[ArmRequest], TimelineEvent]:
+        """One timer per planned page and the timeline event saying so; nothing is written."""
         now = now or self.clock()
-        name = self.config.book.policy_name_for(incident.service) if policy is None else "custom"
+        name = name or (self.config.book.policy_name_for(incident.service) if policy is None else "custom")
         policy = policy or self.config.policy_for(incident.service)
-        await self.timers.cancel_incident(incident.id, escalation_prefix(incident.id))
         run = uuid.uuid4().hex[:8]
         steps = escalation_steps(policy, incident.severity, now, self.config.schedules, now)
+        arms = []
         for rs in steps:
             step = rs.step
             payload: dict[str, Any] = {
@@ -115,12 +119,20 @@ class Escalator:
                 "targets": [t.model_dump() for t in step.targets],
             }
             timer_id = f"{escalation_prefix(incident.id)}{run}:{step.seq:03d}"
-            await self.timers.arm(timer_id, step.due_at, ESCALATE, payload, incident_id=incident.id)
+            arms.append(ArmRequest(timer_id, step.due_at, ESCALATE, payload, incident.id))
         summary = f"escalation policy {name!r} started: {len(steps)} pages planned"
-        await self.store.append_timeline(
-            TimelineEvent(EventType.ESCALATION, incident.id, summary, data={"policy": name, "run": run}, at=now)
-        )
-        return steps
+        event = TimelineEvent(EventType.ESCALATION, incident.id, summary, data={"policy": name, "run": run}, at=now)
+        return arms, event
+
+    async def start_escalation(
+        self, incident: Incident, policy: Policy | None = None, now: datetime | None = None
+    ) -> list[ArmRequest]:
+        """Arm one timer per planned page (replacing any earlier run); returns the timers armed."""
+        await self.timers.cancel_incident(incident.id, escalation_prefix(incident.id))
+        arms, event = self.plan_timers(incident, policy, now)
+        await self.timers.arm_many(arms)
+        await self.store.append_timeline(event)
+        return arms
 
     async def handle_escalate(self, timer: FiredTimer) -> None:
         """Page one step if the incident is still triggered; the check and the record are one compare-and-set."""
@@ -141,26 +153,33 @@ class Escalator:
             "attempt": timer.attempt,
         }
 
-        def record(incident: Incident) -> list[TimelineEvent]:
+        page_id = f"{timer.payload['run']}-{int(timer.payload['seq']):03d}"
+        data["page"] = page_id
+
+        def record(incident: Incident) -> TimelineEvent:
             # An ack that committed first makes this abort, so the page is never sent.
             if incident.status is not Status.TRIGGERED:
                 raise _NotPaging(incident.status.value)
             summary = f"paging level {level}: {', '.join(data['targets']) or 'nobody'} ({reason})"
-            return [TimelineEvent(EventType.ESCALATION, incident.id, summary, data=data, at=timer.fired_at)]
+            return TimelineEvent(EventType.ESCALATION, incident.id, summary, data=data, at=timer.fired_at)
 
+        deliveries = plan_deliveries(incident_id, page_id, level, targets, reason, timer.fired_at)
+        users = [t.id for t in targets if t.kind is TargetKind.USER]
         try:
-            incident = await self.store.update_incident(incident_id, record)
+            # The page, who was paged and one durable job per delivery are written together, once.
+            recorded = await self.pages.record_page(
+                incident_id, page_id, record, users, delivery_timers(deliveries, timer.fired_at)
+            )
         except _NotPaging as stop:
             log.info("escalation %s skipped: incident %s is %s", timer.id, incident_id, stop)
             return
         except IncidentNotFound:
             log.warning("escalation %s dropped: incident %s is gone", timer.id, incident_id)
             return
-        users = [t.id for t in targets if t.kind is TargetKind.USER]
-        if users:
-            await self.timers.redis.sadd(self.store.keys.incident_paged(incident_id), *users)
-        await self.pager.page(incident, level, targets, reason)
+        if recorded is None:
+            return  # a re-run after a crash: the page and its deliveries exist already
         outcome = "paged" if targets else "unstaffed"
+        data["deliveries"] = [d.job_id for d in deliveries]
         await self.store.audit(
             AuditEvent("escalation.page", "bot", outcome, incident_id, step=f"level-{level}", data=data)
         )

@@ -14,7 +14,7 @@ from bot.engine.types import DiagnosticResult, overall_verdict
 from bot.errors import IllegalTransition
 from bot.incidents.lifecycle import first_alert_of
 from bot.incidents.models import EventType, Incident, Status, TimelineEvent
-from bot.incidents.store import AlertOutcome, IncidentStore
+from bot.incidents.store import AlertOutcome, Creation, IncidentStore, OnCreate
 from bot.intake.batch import IntakeBatch
 from bot.tasks import TaskSupervisor
 
@@ -114,15 +114,32 @@ class IncidentFlows:
         """Record each alert (synchronously, so the sender's 2xx means stored), then follow up in the background."""
         outcomes = []
         for alert in alerts:
-            outcome = await self.store.open_or_update(alert)
+            # The provisioning guard and the escalation are written with the incident itself: if this
+            # replica dies after that write, another one provisions and pages; Slack is not needed to page.
+            outcome = await self.store.open_or_update(alert, self._on_create(alert))
             outcomes.append(outcome)
-            if outcome.created and outcome.incident is not None and self.guard is not None:
-                # Armed before the sender gets its 2xx: if this replica dies now, another one provisions.
-                await self.guard.arm(outcome.incident.id)
             result = "created" if outcome.created else "recorded" if outcome.recorded else "duplicate"
             metrics.ALERTS_RECEIVED.labels(alert.source, result).inc()
             self._follow_up(outcome, alert)
         return outcomes
+
+    def _on_create(self, alert: Alert) -> OnCreate:
+        def create(incident: Incident) -> Creation:
+            runbook = self.responder.match(alert)
+            if runbook is not None:
+                incident.runbook_id = runbook.id
+            timers = [self.guard.arm_request(incident.id)] if self.guard is not None else []
+            if self.escalation is None:
+                return Creation((), timers)
+            try:
+                arms, started = self.escalation.opening_plan(incident, runbook.escalation if runbook else None)
+            except Exception:  # a policy that cannot be planned must not lose the alert: provisioning retries it
+                log.exception("escalation not armed with the incident", extra={"incident": incident.id})
+                return Creation((), timers)
+            incident.escalation_armed = True
+            return Creation([started], timers + arms)
+
+        return create
 
     async def accept(self, batch: IntakeBatch) -> list[AlertOutcome]:
         """The webhook sink: record the batch's alerts, then apply its acknowledgements."""
@@ -168,25 +185,43 @@ class IncidentFlows:
         else:
             self.tasks.spawn(self.notifier.incident_updated(incident), "update-header", incident.id)
 
-    async def provision(self, incident: Incident, alert: Alert | None) -> bool:
-        """Open the channel and run the runbook once, under the lease; False when another worker holds it."""
+    async def provision(self, incident: Incident, alert: Alert | None, failures: int = 0) -> bool:
+        """Open the channel and run the runbook once, under the lease; False when another worker holds it.
+
+        A failure (Slack down, say) re-arms the safety timer after a backoff, after the lease is let go.
+        """
         if self.guard is None:
             await self.open_incident_flow(incident, alert)
             return True
+        error: str | None = None
         async with self.guard.lease(incident.id) as held:
             if not held:
                 return False
             fresh = await self.store.get_incident(incident.id) or incident
-            if not fresh.provisioned:
-                done = await self.open_incident_flow(fresh, alert)
-                await self.store.update_incident(done.id, _mark_provisioned)
-            await self.guard.done(incident.id)
+            if not fresh.provisioned and fresh.status is not Status.CLOSED:
+                try:
+                    done = await self.open_incident_flow(fresh, alert)
+                    await self.store.update_incident(done.id, _mark_provisioned)
+                except Exception as exc:  # retried with backoff below, logged here
+                    error = str(exc) or type(exc).__name__
+                    log.warning(
+                        "provisioning failed; will retry",
+                        extra={"incident": incident.id, "attempt": failures + 1, "error": error},
+                        exc_info=failures == 0,
+                    )
+            if error is None:
+                await self.guard.done(incident.id)
+        if error is not None:
+            await self.guard.failed(incident.id, failures + 1, error)
         return True
 
     async def open_manual_incident(self, incident: Incident) -> None:
         """Provision an incident opened by hand, with the same safety timer as alert-opened ones."""
         if self.guard is not None:
             await self.guard.arm(incident.id)
+        if self.escalation is not None and not incident.escalation_armed:
+            # Paging starts now, not once the channel exists (a second write: the creating one is generic).
+            incident = await self.escalation.start_paging(incident)
         # A declared incident carries its synthetic alert: the runbook is matched as an alert's would be.
         self.tasks.spawn(self.provision(incident, first_alert_of(incident)), "open-incident", incident.id)
 
@@ -195,14 +230,16 @@ class IncidentFlows:
         incident = await self.store.get_incident(timer.incident_id or "")
         if incident is None or incident.provisioned:
             return
-        log.warning("provisioning an incident its opener did not finish", extra={"incident": incident.id})
-        if not await self.provision(incident, first_alert_of(incident)) and self.guard is not None:
-            await self.guard.arm(incident.id)
+        failures = int(timer.payload.get("failures", 0))
+        if failures == 0:
+            log.warning("provisioning an incident its opener did not finish", extra={"incident": incident.id})
+        if not await self.provision(incident, first_alert_of(incident), failures) and self.guard is not None:
+            await self.guard.arm(incident.id, failures=failures)
 
     async def open_incident_flow(self, incident: Incident, alert: Alert | None) -> Incident:
         """Match a runbook, open the channel, then diagnose and plan."""
         runbook = self.responder.match(alert) if alert is not None else None
-        if runbook is not None:
+        if runbook is not None and incident.runbook_id != runbook.id:
             incident = await self.store.update_incident(incident.id, _set_runbook(runbook.id))
         incident = await self.notifier.incident_opened(incident, runbook)
         if self.escalation is not None:

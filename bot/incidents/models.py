@@ -82,6 +82,8 @@ class Incident(BaseModel):
     paused: bool = False
     # True once the channel, header, escalation and first diagnostics are done (see incidents/provision.py).
     provisioned: bool = False
+    # True when the escalation was armed in the same write that created the incident (paging needs no Slack).
+    escalation_armed: bool = False
     alerts_firing: int = 0
     alerts_resolved: int = 0
     alert_states: dict[str, AlertStatus] = Field(default_factory=dict)

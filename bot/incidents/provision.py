@@ -4,6 +4,10 @@ The replica that opens an incident provisions it at once under a lease it keeps 
 safety timer, armed first, fires later on whichever replica claims it: if the incident is still not
 provisioned and nobody holds the lease, that replica provisions it; if the lease is held, the worker
 is alive and slow (say, queued behind Slack's rate limits), so the timer re-arms itself.
+
+A failed attempt (Slack down) re-arms the timer after an exponential backoff with jitter, capped,
+and keeps doing so until the channel exists or the incident is closed; past a threshold the
+incident enters the dead-letter set (so /readyz says degraded) and leaves it once provisioned.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 
 from bot.alerts import utcnow
 from bot.connections import Redis
-from bot.escalation.timers import TimerStore
+from bot.escalation.timers import ArmRequest, TimerStore
+from bot.jobs.backoff import Backoff
+from bot.jobs.deadletter import DeadLetters
 from bot.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -48,23 +54,48 @@ class ProvisionGuard:
         timers: TimerStore,
         lease_s: float = 30.0,
         retry_after: timedelta = timedelta(seconds=60),
+        backoff: Backoff | None = None,
+        dead_letter_after: int = 5,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.redis = redis
         self.keys = keys
         self.timers = timers
         self.lease_s = lease_s
         self.retry_after = retry_after
+        self.backoff = backoff or Backoff(base_s=1.0, cap_s=10.0)
+        self.dead_letter_after = dead_letter_after
+        self.dead_letters = DeadLetters(redis, keys)
+        self.clock = clock
         self._release = redis.register_script(_RELEASE)
         self._renew = redis.register_script(_RENEW)
 
-    async def arm(self, incident_id: str) -> None:
-        """Arm (or push back) the safety timer."""
-        due = utcnow() + self.retry_after
-        await self.timers.arm(provision_timer_id(incident_id), due, PROVISION_TIMER, {}, incident_id=incident_id)
+    def arm_request(self, incident_id: str) -> ArmRequest:
+        """The safety timer, to be written together with the incident it guards."""
+        due = self.clock() + self.retry_after
+        return ArmRequest(provision_timer_id(incident_id), due, PROVISION_TIMER, {}, incident_id)
+
+    async def arm(self, incident_id: str, delay: timedelta | None = None, failures: int = 0) -> None:
+        """Arm (or push back) the safety timer, by default `retry_after` from now."""
+        due = self.clock() + (self.retry_after if delay is None else delay)
+        payload = {"failures": failures} if failures else {}
+        await self.timers.arm(provision_timer_id(incident_id), due, PROVISION_TIMER, payload, incident_id=incident_id)
+
+    async def failed(self, incident_id: str, failures: int, error: str) -> None:
+        """An attempt failed: retry after a backoff; past the threshold, also show it as a dead letter."""
+        if failures >= self.dead_letter_after:
+            fresh = await self.dead_letters.add(
+                provision_timer_id(incident_id), incident_id, PROVISION_TIMER, error, self.clock(), failures
+            )
+            if fresh:
+                log.error("provisioning dead-lettered; still retrying", extra={"incident": incident_id, "error": error})
+        delay = timedelta(seconds=self.backoff.delay(failures))
+        await self.arm(incident_id, delay, failures)
 
     async def done(self, incident_id: str) -> None:
-        """Provisioned: the safety timer is no longer needed."""
+        """Provisioned: the safety timer is no longer needed, nor any dead letter."""
         await self.timers.cancel(provision_timer_id(incident_id))
+        await self.dead_letters.remove(provision_timer_id(incident_id))
 
     @contextlib.asynccontextmanager
     async def lease(self, incident_id: str) -> AsyncIterator[bool]:

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
@@ -19,13 +19,29 @@ from bot.errors import ConflictError, IncidentNotFound, StoreError
 from bot.incidents import scripts
 from bot.incidents.lifecycle import apply_alert, can_reopen, new_incident
 from bot.incidents.models import AuditEvent, EventType, Incident, Status, TimelineEvent
+from bot.jobs.arming import arm_outside, arm_specs, inside
 from bot.keys import Keys
+
+if TYPE_CHECKING:
+    from bot.escalation.timers import ArmRequest
 
 Mutation = Callable[[Incident], Sequence[TimelineEvent] | None]
 
 CLAIM_PREFIX = "claim:"
 CLAIM_LEASE_MS = 15_000
 MAX_ATTEMPTS = 200
+
+
+@dataclass(frozen=True)
+class Creation:
+    """What is written together with a new incident: extra timeline events and durable timers."""
+
+    events: Sequence[TimelineEvent] = ()
+    timers: Sequence[ArmRequest] = ()
+
+
+# Called with the new incident before it is written; may set fields on it (its runbook, say).
+OnCreate = Callable[[Incident], Creation]
 
 
 @dataclass(frozen=True)
@@ -59,7 +75,7 @@ class IncidentStore:
         self.timeline_max_len = timeline_max_len
         self.audit_max_len = audit_max_len
         self.clock = clock
-        self._create = redis.register_script(scripts.CREATE)
+        self._create = redis.register_script(scripts.CREATE_AND_ARM)
         self._cas = redis.register_script(scripts.COMPARE_AND_SET)
         self._record = redis.register_script(scripts.RECORD_ALERT)
         self._swap_owner = redis.register_script(scripts.SWAP_OWNER)
@@ -187,8 +203,12 @@ class IncidentStore:
         )
         return str(sid)
 
-    async def open_or_update(self, alert: Alert) -> AlertOutcome:
-        """Map the alert's group to exactly one incident and record the alert exactly once."""
+    async def open_or_update(self, alert: Alert, on_create: OnCreate | None = None) -> AlertOutcome:
+        """Map the alert's group to exactly one incident and record the alert exactly once.
+
+        A new incident is written in one script with what `on_create` adds (its escalation and
+        provisioning timers), so no crash can leave an incident that nobody will page or provision.
+        """
         group = self.keys.group(alert.group_key)
         for attempt in range(MAX_ATTEMPTS):
             owner = await self._call(self.redis.get(group))
@@ -197,9 +217,9 @@ class IncidentStore:
                     return AlertOutcome(incident=None)
                 token = CLAIM_PREFIX + uuid.uuid4().hex
                 if await self._call(self.redis.set(group, token, nx=True, px=CLAIM_LEASE_MS)):
-                    return await self._open_claimed(group, token, alert)
+                    return await self._open_claimed(group, token, alert, on_create)
             elif not owner.startswith(CLAIM_PREFIX):
-                outcome = await self._update_owned(group, owner, alert)
+                outcome = await self._update_owned(group, owner, alert, on_create)
                 if outcome is not None:
                     return outcome
             await _backoff(attempt)
@@ -207,7 +227,9 @@ class IncidentStore:
 
     # -- internals -----------------------------------------------------------
 
-    async def _open_claimed(self, group: str, token: str, alert: Alert) -> AlertOutcome:
+    async def _open_claimed(
+        self, group: str, token: str, alert: Alert, on_create: OnCreate | None = None
+    ) -> AlertOutcome:
         number = await self._call(self.redis.incr(self.keys.incident_counter()))
         now = self.clock()
         incident = new_incident(number, alert, now)
@@ -226,11 +248,15 @@ class IncidentStore:
                 now,
             ),
         ]
-        await self._insert(incident, events, delivery_id=alert.delivery_id())
+        extra = on_create(incident) if on_create is not None else Creation()
+        events += extra.events
+        await self._insert(incident, events, delivery_id=alert.delivery_id(), timers=extra.timers)
         await self._call(self._swap_owner(keys=[group], args=[token, incident.id, 0]))
         return AlertOutcome(incident=incident, created=True, recorded=True, status_changed=True)
 
-    async def _update_owned(self, group: str, owner: str, alert: Alert) -> AlertOutcome | None:
+    async def _update_owned(
+        self, group: str, owner: str, alert: Alert, on_create: OnCreate | None = None
+    ) -> AlertOutcome | None:
         """Record the alert on the owning incident; None means try again."""
         incident = await self.get_incident(owner)
         if incident is None:
@@ -243,7 +269,7 @@ class IncidentStore:
             if not can_reopen(incident, now, self.reopen_window):
                 token = CLAIM_PREFIX + uuid.uuid4().hex
                 if await self._call(self._swap_owner(keys=[group], args=[owner, token, CLAIM_LEASE_MS])):
-                    return await self._open_claimed(group, token, alert)
+                    return await self._open_claimed(group, token, alert, on_create)
                 return None
             reopen = True
         before = incident.status
@@ -277,19 +303,34 @@ class IncidentStore:
             incident=incident, reopened=reopen, recorded=True, status_changed=incident.status is not before
         )
 
-    async def _insert(self, incident: Incident, events: list[TimelineEvent], delivery_id: str) -> None:
+    async def _insert(
+        self,
+        incident: Incident,
+        events: list[TimelineEvent],
+        delivery_id: str,
+        timers: Sequence[ArmRequest] = (),
+    ) -> None:
+        k = self.keys
         created = await self._call(
             self._create(
                 keys=[
-                    self.keys.incident(incident.id),
-                    self.keys.timeline(incident.id),
-                    self.keys.alerts_seen(incident.id),
+                    k.incident(incident.id),
+                    k.timeline(incident.id),
+                    k.alerts_seen(incident.id),
                 ],
-                args=[_dump(incident), self.timeline_max_len, _events_json(events), delivery_id],
+                args=[
+                    _dump(incident),
+                    self.timeline_max_len,
+                    _events_json(events),
+                    delivery_id,
+                    arm_specs(k, inside(self.redis, timers)),
+                ],
             )
         )
         if created != 1:
             raise ConflictError(f"{incident.id} already exists", incident=incident.id)
+        # On a cluster the timers live in other slots: armed now, once the incident they act on exists.
+        await self._call(arm_outside(self.redis, k, timers))
         incident.version = 1
         await self._call(self.redis.zadd(self.keys.incident_index(), {incident.id: incident.triggered_at.timestamp()}))
         await self._sync_open_index(incident)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +25,11 @@ from bot import metrics
 from bot.errors import UpstreamError
 from bot.slack.clock import Clock, MonotonicClock
 from bot.slack.errors import describe_gateway_failure, describe_slack_error
+from bot.slack.history import Attempt
 from bot.slack.naming import with_suffix
 from bot.slack.outbox import Job, Outbox, Priority
 from bot.slack.ratelimit import Outcome, RateLimiter
+from bot.slack.shared_budget import SharedBudget
 
 __all__ = ["GatewayConfig", "Priority", "SlackGateway"]
 
@@ -57,12 +61,18 @@ class SlackGateway:
         *,
         config: GatewayConfig | None = None,
         clock: Clock | None = None,
+        budget: SharedBudget | None = None,
+        history: int = 0,
     ) -> None:
         self.client = client
         self.config = config or GatewayConfig()
         self.clock: Clock = clock or MonotonicClock()
         self.limiter = limiter or RateLimiter(clock=self.clock.now)
         self.outbox = Outbox()
+        # The budget shared with other replicas in Redis (None: this replica's own limits only).
+        self.budget = budget
+        # The last `history` attempts as this gateway saw them: when each left and how it was answered.
+        self.history: deque[Attempt] = deque(maxlen=history)
         self.restarts = 0
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -218,13 +228,36 @@ class SlackGateway:
                 self._fail(late, "deadline_exceeded", self.outbox.why_waiting(late, self.limiter, now))
             job, wait = self.outbox.next_ready(self.limiter, now)
             if job is not None:
-                return job
+                shared_wait = await self._shared_wait(job)
+                if not shared_wait and self._still_ready(job):
+                    return job
+                if not shared_wait:
+                    continue  # while Redis answered, a 429 came back or the job left the queue: look again
+                # Other replicas spent the shared budget (or a 429 holds it): try again when it allows.
+                job.not_before = max(job.not_before, self.clock.now() + shared_wait)
+                continue
             self._wakeup.clear()
             await self.clock.wait(self._wakeup, wait)
+
+    def _still_ready(self, job: Job) -> bool:
+        """True when the job is still queued and its local hold still lets it go now."""
+        return job in self.outbox.pending and self.limiter.ready_at(job.method, job.channel) <= self.clock.now()
+
+    async def _shared_wait(self, job: Job) -> float:
+        """Seconds the shared budget asks this job to wait (0: go; also 0 when Redis fails)."""
+        if self.budget is None:
+            return 0.0
+        job.ticket = secrets.token_hex(8)
+        wait = await self.budget.acquire(job.method, job.channel, job.ticket)
+        # While the shared budget answers, it alone paces calls; when Redis fails, this replica's buckets do.
+        self.limiter.pacing = self.budget.degraded
+        return wait
 
     async def _send(self, job: Job) -> None:
         job.attempts += 1
         outcome, retry_after = Outcome.UNKNOWN, 0.0
+        attempt, ticket = Attempt(job.method, job.channel, self.clock.now()), job.ticket
+        self.history.append(attempt)
         limit = max(0.0, min(self.config.attempt_timeout, job.deadline - self.clock.now()))
         try:
             async with asyncio.timeout(limit):
@@ -242,11 +275,16 @@ class SlackGateway:
         except Exception as exc:  # a reset or other network failure after slack-sdk's own retries
             self._fail(job, "network_error", f"{type(exc).__name__}: {exc}")
         finally:
+            attempt.answered_at, attempt.status, attempt.retry_after = self.clock.now(), outcome.value, retry_after
             self.limiter.finished(job.method, job.channel, outcome, retry_after)
             self.outbox.returned(job)
             self._slots.release()
             self._wakeup.set()
             self._idle.set()
+        if self.budget is not None and outcome is Outcome.LIMITED:
+            await self.budget.hold(job.method, job.channel, retry_after)  # holds every replica, not just this one
+        elif self.budget is not None and ticket:
+            await self.budget.settle(job.method, job.channel, ticket)
 
     def _on_slack_error(self, job: Job, exc: SlackApiError) -> tuple[Outcome, float]:
         status = getattr(exc.response, "status_code", None)

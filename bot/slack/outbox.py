@@ -45,6 +45,7 @@ class Job:
     not_before: float = field(compare=False, default=0.0)
     last_problem: str = field(compare=False, default="")
     done: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
+    ticket: str = field(compare=False, default="")  # names the attempt in the shared budget's window
 
     @property
     def ordered(self) -> bool:

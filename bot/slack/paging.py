@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import datetime
 
 from bot.alerts import utcnow
 from bot.errors import BotError, UpstreamError
+from bot.escalation.deliveries import Delivery, Medium, Undeliverable, Waiting
 from bot.escalation.engine import Escalator
-from bot.escalation.policy import PageTarget, TargetKind
+from bot.escalation.policy import TargetKind
 from bot.escalation.reminders import ReminderKind
-from bot.incidents.models import EventType, Incident, TimelineEvent
+from bot.incidents.models import Incident
 from bot.incidents.store import IncidentStore
 from bot.settings import Settings
 from bot.slack import escalation_blocks as render
 from bot.slack.access_gate import remember_dm
+from bot.slack.blocks import section
 from bot.slack.escape import escape_text
 from bot.slack.gateway import Priority, SlackGateway
 from bot.slack.invites import invite_responders
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 class SlackPager:
-    """Implements the escalation Pager: a channel page, a DM per paged user, and pager hooks."""
+    """Implements the escalation DeliveryPort: pager events through the `page` hook, DMs and channel posts."""
 
     def __init__(self, gateway: SlackGateway, store: IncidentStore, settings: Settings) -> None:
         self.gateway = gateway
@@ -34,59 +35,80 @@ class SlackPager:
         self.settings = settings
         self.escalator: Escalator | None = None  # set once built, for the countdown
 
-    async def page(self, incident: Incident, level: int, targets: Sequence[PageTarget], reason: str) -> None:
-        """Mention in the channel (a failure raises, so the page is retried), then DM users and trigger pagers."""
-        blocks = render.page_message(incident, level, targets, reason)
-        text = f"Paging for {incident.id}"
-        if incident.channel_id:
-            await self.gateway.post_message(incident.channel_id, text, blocks, Priority.PAGE)
-        for target in targets:
-            if target.kind is TargetKind.USER:
-                await self._direct_message(incident, target.id, text, blocks)
-            elif target.kind is TargetKind.PAGER:
-                await self._external_page(incident, target, reason)
-        # After the page itself, so inviting never delays it: the paged people join the incident channel.
-        await invite_responders(self.gateway, incident.channel_id, [t.id for t in targets if t.kind is TargetKind.USER])
-        await self.refresh_countdown(incident)
-
-    async def _direct_message(self, incident: Incident, user: str, text: str, blocks: list[dict[str, object]]) -> None:
-        # The channel page already went out: a failed DM is noted, not retried (a retry would page the channel twice).
-        try:
-            opened = await self.gateway.call("conversations.open", Priority.PAGE, users=user)
+    async def deliver(self, delivery: Delivery, incident: Incident, late: bool) -> str:
+        """Send one delivery; a Slack failure raises so the job retries; a missing channel raises Waiting."""
+        if delivery.medium is Medium.PAGER:
+            return await self._external_page(delivery, incident)
+        if delivery.medium is Medium.NOTICE:
+            if not incident.channel_id:
+                raise Waiting("the incident channel is not created yet")
+            await self.gateway.post_message(incident.channel_id, _notice_text(delivery), priority=Priority.PAGE)
+            return "posted"
+        blocks = _page_blocks(delivery, incident, late)
+        text = _page_text(delivery, incident, late)
+        if delivery.medium is Medium.DM:
+            opened = await self.gateway.call("conversations.open", Priority.PAGE, users=delivery.target)
             dm = str(opened["channel"]["id"])
-            await remember_dm(self.store, incident.id, dm)
+            await remember_dm(self.store, incident.id, dm)  # an Acknowledge click in this DM then counts
             await self.gateway.post_message(dm, text, blocks, Priority.PAGE)
-        except UpstreamError as exc:
-            log.warning("page DM failed", extra={"incident": incident.id, "user": user, "error": str(exc)})
-            await self.store.append_timeline(
-                TimelineEvent(EventType.ESCALATION, incident.id, f"DM to <@{user}> failed: {exc}", data={"user": user})
-            )
-
-    async def _external_page(self, incident: Incident, target: PageTarget, reason: str) -> None:
-        """Trigger PagerDuty or Opsgenie; a missing key is reported in the channel rather than retried forever."""
+            return "sent"
+        if not incident.channel_id:
+            raise Waiting("the incident channel is not created yet")
+        await self.gateway.post_message(incident.channel_id, text, blocks, Priority.PAGE)
+        # After the page itself, so inviting never delays it: the paged people join the incident channel.
+        users = [t.id for t in delivery.targets if t.kind is TargetKind.USER]
+        await invite_responders(self.gateway, incident.channel_id, users)
         try:
-            hook = registry.get_hook_or_raise("page", HookKind.ACTION)
-            config, problems = registry.validate_config(
-                "page",
-                {"provider": target.id, "summary": f"{incident.id} {incident.title}", "dedup_key": incident.id},
-            )
-            if config is None or not isinstance(hook, ActionHook):
-                raise BotError("; ".join(problems) or "page hook unavailable")
-            ctx = HookContext(settings=self.settings, environment=incident.environment, incident_id=incident.id)
-            output = await hook.execute(config, ctx)
-            note = f"{target.id} paged" if output.ok else f"{target.id} page failed: {output.output}"
-        except BotError as exc:
-            note = f"{target.id} page not sent: {exc}"
-        await self.store.append_timeline(
-            TimelineEvent(EventType.ESCALATION, incident.id, note, data={"provider": target.id, "reason": reason})
+            await self.refresh_countdown(incident)
+        except BotError as exc:  # cosmetic: the next page or ack redraws it
+            log.warning("countdown not refreshed", extra={"incident": incident.id, "error": str(exc)})
+        return "posted"
+
+    async def already_delivered(self, delivery: Delivery, incident: Incident) -> bool:
+        """Whether Slack already holds this delivery's message (a crash after sending, before the marker)."""
+        if delivery.medium is Medium.PAGER:
+            return False  # the dedup key merges a repeated event upstream
+        if delivery.medium is Medium.DM:
+            opened = await self.gateway.call("conversations.open", Priority.PAGE, users=delivery.target)
+            channel = str(opened["channel"]["id"])
+        elif incident.channel_id:
+            channel = incident.channel_id
+        else:
+            return False
+        history = await self.gateway.call("conversations.history", Priority.PAGE, channel=channel, limit=100)
+        texts = [str(m.get("text", "")) for m in history.get("messages", [])]
+        if delivery.medium is Medium.NOTICE:
+            return _notice_text(delivery) in texts
+        return any(_ref_tag(delivery) in text for text in texts)
+
+    async def _external_page(self, delivery: Delivery, incident: Incident) -> str:
+        """Trigger PagerDuty or Opsgenie with the incident's dedup key; configuration problems are not retried."""
+        hook = registry.get_hook_or_raise("page", HookKind.ACTION)
+        config, problems = registry.validate_config(
+            "page",
+            {
+                "provider": delivery.target,
+                "summary": f"{incident.id} {incident.title}",
+                "dedup_key": incident.id,
+                "details": {"level": str(delivery.level), "page": delivery.page_id},
+            },
         )
-        if "not sent" in note or "failed" in note:
-            log.warning("external page failed", extra={"incident": incident.id, "note": note})
-            if incident.channel_id:
-                # The note carries the pager's own answer: outside text, escaped once here.
-                await self.gateway.post_message(
-                    incident.channel_id, f":warning: {escape_text(note)}", priority=Priority.PAGE
-                )
+        if config is None or not isinstance(hook, ActionHook):
+            raise Undeliverable("; ".join(problems) or "page hook unavailable")
+        missing = _missing_pager_setting(self.settings, delivery.target)
+        if missing:
+            raise Undeliverable(f"{missing} is not set")
+        ctx = HookContext(settings=self.settings, environment=incident.environment, incident_id=incident.id)
+        try:
+            output = await hook.execute(config, ctx)
+        except UpstreamError as exc:
+            status = exc.details.get("status")
+            if isinstance(status, int) and 400 <= status < 500 and status not in (408, 429):
+                raise Undeliverable(str(exc)) from exc  # the pager refuses this event; repeating will not help
+            raise
+        if not output.ok:
+            raise UpstreamError(f"{delivery.target} page failed: {output.output}")
+        return f"{delivery.target} accepted"
 
     async def refresh_countdown(self, incident: Incident, now: datetime | None = None) -> None:
         """Post or edit in place the 'no ack yet: paging @bob at 14:05 UTC' line."""
@@ -122,3 +144,40 @@ class SlackReminder:
         except UpstreamError:
             log.warning("reminder not posted", extra={"incident": incident.id, "kind": kind.value})
             raise
+
+
+def _notice_text(delivery: Delivery) -> str:
+    # The note carries the pager's own answer: outside text, escaped once here.
+    return f":warning: {escape_text(delivery.note)}"
+
+
+def _ref_tag(delivery: Delivery) -> str:
+    return f"[page {delivery.ref}]"
+
+
+def _page_text(delivery: Delivery, incident: Incident, late: bool) -> str:
+    # The reference lets a retry find this very message in Slack's history instead of sending it again.
+    prefix = "LATE: " if late else ""
+    return f"{prefix}Paging for {incident.id} {_ref_tag(delivery)}"
+
+
+def _page_blocks(delivery: Delivery, incident: Incident, late: bool) -> list[dict[str, object]]:
+    blocks = render.page_message(incident, delivery.level, delivery.targets, delivery.reason)
+    notes = []
+    if late:
+        notes.append(
+            f":hourglass: *Late*: this page was due at {delivery.paged_at:%H:%M:%S} UTC; Slack could not take it then."
+        )
+    if delivery.medium is Medium.DM and not incident.channel_id:
+        notes.append("The incident channel is being created; it will be linked here once Slack allows.")
+    return [section(n) for n in notes] + blocks
+
+
+def _missing_pager_setting(settings: Settings, provider: str) -> str | None:
+    if provider == "pagerduty" and not (
+        settings.pagerduty_routing_key and settings.pagerduty_routing_key.get_secret_value()
+    ):
+        return "PAGERDUTY_ROUTING_KEY"
+    if provider == "opsgenie" and not (settings.opsgenie_api_key and settings.opsgenie_api_key.get_secret_value()):
+        return "OPSGENIE_API_KEY"
+    return None

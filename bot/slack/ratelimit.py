@@ -79,6 +79,12 @@ class Bucket:
             return max(now, self.blocked_until)
         return max(now + (1 - self.tokens) / self.rate, self.blocked_until)
 
+    def held_until(self, now: float) -> float:
+        """Like ready_at, counting only Retry-After holds and probes, not tokens (the pacing is done elsewhere)."""
+        if self.suspect and self.in_flight:
+            return NOT_BEFORE_NEXT_ANSWER
+        return max(now, self.blocked_until)
+
     def take(self, now: float) -> None:
         """Spend one token (call only when ready)."""
         self._refill(now)
@@ -113,6 +119,8 @@ class RateLimiter:
     per_channel_per_second: float = 1.0
     per_channel_burst: float = 3.0
     clock: Callable[[], float] = time.monotonic
+    # False while a budget shared by all replicas paces the calls: 429 holds and probes still apply here.
+    pacing: bool = True
     _buckets: dict[str, Bucket] = field(default_factory=dict)
     _sweep_at: int = SWEEP_FLOOR
 
@@ -139,12 +147,14 @@ class RateLimiter:
 
     def ready_at(self, method: str, channel: str | None, now: float | None = None) -> float:
         """When a call of this method to this channel may go out (judged at `now`, default the clock)."""
-        return self.bucket(method, channel).ready_at(self.clock() if now is None else now)
+        bucket, now = self.bucket(method, channel), self.clock() if now is None else now
+        return bucket.ready_at(now) if self.pacing else bucket.held_until(now)
 
     def take(self, method: str, channel: str | None) -> None:
         """Record that a call goes out now (spends a token and counts it in flight)."""
         bucket = self.bucket(method, channel)
-        bucket.take(self.clock())
+        if self.pacing:  # otherwise tokens spent elsewhere would leave this bucket deep in debt for a fallback
+            bucket.take(self.clock())
         bucket.in_flight += 1
 
     def finished(self, method: str, channel: str | None, outcome: Outcome, retry_after: float = 0.0) -> None:

@@ -6,13 +6,14 @@ no test sleeps through a window.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.alerts import Severity
 from bot.connections import Redis
+from bot.escalation.deliveries import Delivery, Medium
 from bot.escalation.engine import Escalator
 from bot.escalation.loader import EscalationConfig
 from bot.escalation.policy import PageTarget, PolicyBook
@@ -43,13 +44,20 @@ BOOK = PolicyBook.model_validate(
 
 
 class RecordingPager:
-    """A real Pager that remembers every page."""
+    """A real DeliveryPort that remembers every delivery; a page is known by its channel post."""
 
     def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
         self.pages: list[tuple[str, int, tuple[PageTarget, ...], str]] = []
 
-    async def page(self, incident: Incident, level: int, targets: Sequence[PageTarget], reason: str) -> None:
-        self.pages.append((incident.id, level, tuple(targets), reason))
+    async def deliver(self, delivery: Delivery, incident: Incident, late: bool) -> str:
+        self.deliveries.append(delivery)
+        if delivery.medium is Medium.POST:
+            self.pages.append((incident.id, delivery.level, delivery.targets, delivery.reason))
+        return "recorded"
+
+    async def already_delivered(self, delivery: Delivery, incident: Incident) -> bool:
+        return False
 
     def levels(self) -> list[int]:
         return [p[1] for p in self.pages]
@@ -117,8 +125,16 @@ async def test_no_ack_pages_every_level_in_order(
     assert pager.levels() == [1, 2]
     assert [t.id for t in pager.pages[1][2]] == ["U02BOB", "pagerduty"]
     timeline = await store.read_timeline(incident.id)
-    escalations = [e for e in timeline if e.type is EventType.ESCALATION]
-    assert len(escalations) == 3 and "level 2" in escalations[2].summary
+    pages = [e for e in timeline if e.type is EventType.ESCALATION and e.summary.startswith("paging level")]
+    assert len(pages) == 2 and "level 2" in pages[1].summary
+    mediums = sorted((d.level, d.medium.value, d.target) for d in pager.deliveries)
+    assert mediums == [
+        (1, "dm", "U01ALICE"),
+        (1, "post", "channel"),
+        (2, "dm", "U02BOB"),
+        (2, "pager", "pagerduty"),
+        (2, "post", "channel"),
+    ]
     audit = await store.read_audit(incident.id)
     assert [a.step for a in audit if a.action == "escalation.page"] == ["level-1", "level-2"]
 

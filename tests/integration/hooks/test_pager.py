@@ -80,3 +80,24 @@ async def test_dry_run_sends_nothing(serve: Serve) -> None:
     out = await Page().execute(PageConfig(provider="pagerduty", summary="db down"), ctx)
     assert out.ok and out.output.startswith("dry run: Page on-call via PagerDuty")
     assert behaviour.requests == []
+
+
+async def test_page_details_reach_both_pagers_with_the_incident_alias(serve: Serve) -> None:
+    pd, genie = Behaviour(), Behaviour()
+    pd_url = await serve(pagerduty_app(ROUTING_KEY, pd))
+    genie_url = await serve(opsgenie_app(GENIE_KEY, genie))
+    ctx = make_ctx(
+        pagerduty_events_url=f"{pd_url}/v2/enqueue",
+        pagerduty_routing_key=ROUTING_KEY,
+        opsgenie_api_url=f"{genie_url}/v2/alerts",
+        opsgenie_api_key=GENIE_KEY,
+    )
+    details = {"level": "2", "page": "ab12cd34-001"}
+    for provider in ("pagerduty", "opsgenie"):
+        config = PageConfig(provider=provider, summary="INC-7 down", dedup_key="INC-7", details=details)
+        assert (await Page().execute(config, ctx)).ok
+    event = pd.requests[0]["json"]
+    assert event["dedup_key"] == "INC-7" and event["payload"]["custom_details"]["level"] == "2"
+    assert event["payload"]["custom_details"]["incident"] == "INC-7"
+    alert = genie.requests[0]["json"]
+    assert alert["alias"] == "INC-7" and alert["details"]["page"] == "ab12cd34-001"

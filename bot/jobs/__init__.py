@@ -1,0 +1,1 @@
+"""Durable jobs on the timer store: backoff, dead letters, arming timers inside other atomic writes."""
