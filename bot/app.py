@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals.service import EXPIRY_TIMER, ApprovalService
 from bot.approvals.store import ApprovalStore
-from bot.connections import Redis, RedisHandle, connect, redis_timeouts
+from bot.connections import Redis, RedisHandle
 from bot.engine.responder import RunbookResponder
 from bot.escalation.deliveries import DeliveryConfig
 from bot.escalation.engine import Escalator
@@ -28,6 +28,7 @@ from bot.escalation.loader import EscalationConfig, load_escalation
 from bot.escalation.reminders import Reminders
 from bot.escalation.scheduler import TimerScheduler
 from bot.escalation.service import EscalationService
+from bot.escalation.timer_migration import finish_migration, migrate_timers
 from bot.escalation.timers import TimerStore
 from bot.incidents.closing import ArchiveTimers
 from bot.incidents.flows import IncidentFlows
@@ -42,6 +43,8 @@ from bot.keys import Keys
 from bot.policy.roles_file import RoleBook, roles_path
 from bot.policy.rules import ActionRateLimit
 from bot.policy.trust import TrustBook, trust_path
+from bot.redis_topology import connect_configured, wait_replicas
+from bot.replicafence import ReplicaFence, fenced
 from bot.runbooks.catalog import Catalog, load_catalog
 from bot.runbooks.watcher import CatalogWatcher
 from bot.services import BotServices
@@ -89,10 +92,10 @@ def gateway_config(settings: Settings) -> GatewayConfig:
 
 
 def shared_budget(settings: Settings, redis: Redis, keys: Keys) -> SharedBudget | None:
-    """The Slack budget shared by replicas in Redis: SLACK_SHARED_BUDGET, by default on when REDIS_URL is set."""
+    """The Slack budget shared by replicas in Redis: SLACK_SHARED_BUDGET, by default on with REDIS_URL or Sentinel."""
     enabled = settings.slack_shared_budget
     if enabled is None:
-        enabled = settings.redis_url is not None
+        enabled = settings.redis_url is not None or settings.redis_sentinels is not None
     return SharedBudget(redis, keys, MonotonicClock(), scale=settings.slack_rate_scale) if enabled else None
 
 
@@ -146,8 +149,9 @@ class BotApp:
 
     async def _build(self) -> BotServices:
         settings = self.settings
-        self.redis = await connect(settings.redis_url, settings.data_dir, redis_timeouts(settings))
-        keys = Keys(settings.redis_prefix)
+        self.redis = await connect_configured(settings)
+        keys = Keys(settings.redis_prefix, timer_shards=settings.timer_shards)
+        legacy_timers_leased = await migrate_timers(self.redis.client, keys)
         store = IncidentStore(
             self.redis.client,
             keys,
@@ -171,6 +175,8 @@ class BotApp:
         store.on_move = observe_move  # lifecycle timings for /metrics
         notifier = SlackNotifier(gateway, store, _channel_policy(settings))
         tasks = TaskSupervisor()
+        if legacy_timers_leased:
+            tasks.spawn(finish_migration(self.redis.client, keys), name="timer-migration")
         responder = RunbookResponder(catalog, settings, post_message=gateway.post_message)
         timer_store = TimerStore(self.redis.client, keys)
         self.timers = TimerScheduler(timer_store)
@@ -272,7 +278,12 @@ class BotApp:
         web_app = build_web_app(
             self.readiness, self.settings.webhook_max_body_bytes, before_metrics=refresh, degraded=self.degraded
         )
-        add_alert_routes(web_app, self.settings, services.flows)
+        assert self.redis is not None
+        settings = self.settings
+        fence = ReplicaFence(
+            self.redis.client, Keys(settings.redis_prefix), wait_replicas(settings), settings.redis_wait_timeout_ms
+        )
+        add_alert_routes(web_app, settings, fenced(services.flows, fence))
         if self.settings.slack_mode == "http" and self.bolt is not None:
             add_slack_routes(web_app, self._slack_endpoint(self.bolt))
         if self.stakeholders is not None and self.stakeholders.builtin_page is not None:

@@ -137,6 +137,19 @@ class Settings(BaseSettings):
     # (Events API, interactivity and slash commands POSTed to /slack/events, needs SLACK_SIGNING_SECRET).
     slack_mode: Literal["socket", "http"] = "socket"
 
+    # Redis topologies (docs/redis.md). REDIS_URL may also be `redis+cluster://host:port` (any cluster node).
+    redis_cluster: bool = False
+    # Sentinel: `host:port,host:port,…` of the sentinels and the name they monitor; REDIS_URL is then unused.
+    redis_sentinels: str | None = None
+    redis_sentinel_master: str = "mymaster"
+    redis_password: SecretStr | None = None
+    # Webhooks answer only after this many replicas acknowledged their writes (WAIT), or the timeout passed.
+    # Unset: 1 when Sentinel is configured, else 0 (no WAIT).
+    redis_wait_replicas: int | None = Field(default=None, ge=0)
+    redis_wait_timeout_ms: int = Field(default=500, ge=1)
+    # Timer shards (hash tags `{timers:0}` …); fixed once timers are stored (docs/redis.md, "Timer shards").
+    timer_shards: int = Field(default=8, ge=1, le=1024)
+
     @field_validator("close_requires")
     @classmethod
     def _close_requires(cls, value: str) -> str:

@@ -36,7 +36,16 @@ def _reachable(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """REDIS_URL when set and reachable, otherwise one embedded Valkey for the session."""
+    """REDIS_URL when set and reachable, otherwise one embedded Valkey for the session.
+
+    With RB_TEST_REDIS_CLUSTER=1, a three-node Redis Cluster started for the session (docs/redis.md).
+    """
+    if os.environ.get("RB_TEST_REDIS_CLUSTER") == "1":
+        from tests.redis_servers import redis_cluster
+
+        with tempfile.TemporaryDirectory(prefix="rb-test-cluster-") as tmp, redis_cluster(Path(tmp)) as nodes:
+            yield f"redis+cluster://127.0.0.1:{nodes[0].port}"
+        return
     if _ORIGINAL_REDIS_URL and _reachable(_ORIGINAL_REDIS_URL):
         yield _ORIGINAL_REDIS_URL
         return
