@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.connections import Redis
 from bot.keys import Keys
 from bot.sandbox.emulator.alert_panel import AlertScenario
-from bot.sandbox.stack import SandboxStack, start_sandbox
+from bot.sandbox.stack import SandboxStack
 from tests.conftest import FIXTURES
+from tests.integration.bot.conftest import sandbox_stacks
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is not installed")
 
@@ -64,18 +66,9 @@ SCENARIOS = [AlertScenario("storefront-slow", "The storefront is slow", "alertma
 
 
 @pytest.fixture
-async def stack(redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:
-    started = await start_sandbox(
-        redis_url=redis_url,
-        redis_prefix=keys.prefix,
-        runbooks_path=RUNBOOKS,
-        data_dir=tmp_path,
-        shell_allowlist=["echo"],
-        log_format="text",
-        scenarios=lambda: SCENARIOS,
-    )
-    yield started
-    await started.stop()
+async def stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:
+    async with sandbox_stacks(redis_url, keys.prefix, tmp_path) as start:
+        yield await start(RUNBOOKS, shell_allowlist=["echo"], log_format="text", scenarios=lambda: SCENARIOS)
 
 
 @pytest.fixture
