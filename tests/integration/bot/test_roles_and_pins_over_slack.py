@@ -10,6 +10,7 @@ from bot.incidents.models import EventType, TimelineEvent
 from bot.incidents.pins import live_pins
 from bot.sandbox.emulator import Message
 from bot.sandbox.stack import SandboxStack
+from bot.slack.http_mode import SLACK_PATH
 from bot.slack.role_blocks import CLAIM_ACTION
 from tests.integration.bot.conftest import (
     RUNBOOKS,
@@ -68,6 +69,7 @@ async def timeline(stack: SandboxStack, kind: EventType) -> list[TimelineEvent]:
     return [e for e in await services.store.read_timeline("INC-1") if e.type is kind]
 
 
+@pytest.mark.usefixtures("slack_mode_all")
 async def test_role_command_assigns_dms_the_holder_and_shows_holders_on_header_and_topic(stack: SandboxStack) -> None:
     slack = stack.emulator
     services = stack.bot.services
@@ -106,6 +108,7 @@ async def test_role_command_assigns_dms_the_holder_and_shows_holders_on_header_a
     assert f"Communications: <@{BOB}>" in listing and "Scribe: _unclaimed_" in listing
 
 
+@pytest.mark.usefixtures("slack_mode_all")
 async def test_role_access_and_inert_text(stack: SandboxStack) -> None:
     services = stack.bot.services
     assert services is not None
@@ -127,6 +130,7 @@ async def test_role_access_and_inert_text(stack: SandboxStack) -> None:
     assert denied == ["role-self", "role", "role"]
 
 
+@pytest.mark.usefixtures("slack_mode_all")
 async def test_two_people_racing_to_claim_get_one_holder(stack: SandboxStack) -> None:
     slack = stack.emulator
     services = stack.bot.services
@@ -161,7 +165,8 @@ async def test_two_people_racing_to_claim_get_one_holder(stack: SandboxStack) ->
     assert (incident.commander, incident.commander_set_by) == (ALICE, ALICE)
 
 
-async def test_pin_reactions_add_once_and_remove_with_the_last_pin(stack: SandboxStack) -> None:
+# Over Socket Mode and over HTTP always: Slack retries events differently in each (retry_attempt, X-Slack-Retry-Num).
+async def test_pin_reactions_add_once_and_remove_with_the_last_pin(slack_mode: str, stack: SandboxStack) -> None:
     slack = stack.emulator
     services = stack.bot.services
     assert services is not None
@@ -188,8 +193,12 @@ async def test_pin_reactions_add_once_and_remove_with_the_last_pin(stack: Sandbo
     assert slack.calls("chat.getPermalink")
 
     # Slack retries an event with the same event_id; a second person's pin is the same entry.
-    retry = slack.hub.deliver("events_api", first.payload, accepts_response_payload=False)
-    await retry.acked()
+    retry = slack.driver.redeliver(first)
+    retried = await retry.acked()
+    assert retry.payload["event_id"] == first.payload["event_id"] and retried.attempt == 1
+    assert retried.connection_id.endswith(SLACK_PATH) is (slack_mode == "http"), (
+        "retried the way this mode's Slack does"
+    )
     second = await slack.driver.add_reaction("bob", channel, ts, "pushpin")
     assert second is not None
     await second.acked()
@@ -211,7 +220,7 @@ async def test_pin_reactions_add_once_and_remove_with_the_last_pin(stack: Sandbo
     unpins = await eventually(lambda: timeline(stack, EventType.UNPIN))
     assert [u.data["removed"] for u in unpins] == [pin.stream_id]
     assert live_pins(await services.store.read_timeline("INC-1")) == []
-    again = slack.hub.deliver("events_api", gone.payload, accepts_response_payload=False)
+    again = slack.driver.redeliver(gone)
     await again.acked()
     await asyncio.sleep(0.2)
     assert len(await timeline(stack, EventType.UNPIN)) == 1
@@ -241,6 +250,7 @@ async def _live(stack: SandboxStack) -> list[TimelineEvent]:
     return live_pins(await services.store.read_timeline("INC-1"))
 
 
+@pytest.mark.usefixtures("slack_mode_all")
 async def test_note_keeps_the_text_exactly_as_typed(stack: SandboxStack) -> None:
     services = stack.bot.services
     assert services is not None
