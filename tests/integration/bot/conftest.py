@@ -17,7 +17,7 @@ from bot.connections import Redis
 from bot.keys import Keys
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack, start_sandbox
 from tests.conftest import Serve
-from tests.integration.bot.lifecycle_stack import ALICE, SANDBOX_ESCALATION
+from tests.integration.bot.lifecycle_stack import ALICE, DECLARE_RUNBOOKS, SANDBOX_ESCALATION
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 RUNBOOKS = FIXTURES / "bot_runbooks"
@@ -25,6 +25,13 @@ RUNBOOKS = FIXTURES / "bot_runbooks"
 WITH_ON_CALL: dict[str, Any] = {"escalation_path": SANDBOX_ESCALATION}
 # What the runbooks' checks need: `echo` for shell steps, hooks pointed at a loopback server on a random port.
 WITH_HOOKS: dict[str, Any] = {"shell_allowlist": ["echo"], "http_allowed_hosts": ["127.0.0.1:*"]}
+# The declare, severity and App Home scenarios: declarable runbooks, and alice on call.
+DECLARE_STACK: dict[str, Any] = {
+    "runbooks_path": DECLARE_RUNBOOKS,
+    "log_format": "text",
+    "shell_allowlist": ["echo"],
+    **WITH_ON_CALL,
+}
 
 StartStack = Callable[..., Awaitable[SandboxStack]]
 

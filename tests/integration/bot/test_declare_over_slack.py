@@ -9,15 +9,8 @@ from bot.incidents.models import EventType
 from bot.sandbox.stack import SandboxStack
 from bot.slack.declare import GLOBAL_SHORTCUT, MESSAGE_SHORTCUT
 from bot.slack.declare_view import DECLARE_CALLBACK
-from tests.integration.bot.conftest import WITH_ON_CALL, StartStack
-from tests.integration.bot.lifecycle_stack import (
-    ALICE,
-    BOB,
-    DAVE,
-    DECLARE_RUNBOOKS,
-    HOSTILE,
-    wait_incident,
-)
+from tests.integration.bot.conftest import DECLARE_STACK, StartStack
+from tests.integration.bot.lifecycle_stack import ALICE, BOB, DAVE, HOSTILE, wait_incident
 
 # Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
 pytestmark = pytest.mark.usefixtures("slack_mode_all")
@@ -25,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("slack_mode_all")
 
 @pytest.fixture
 async def stack(start_stack: StartStack) -> SandboxStack:
-    return await start_stack(DECLARE_RUNBOOKS, log_format="text", shell_allowlist=["echo"], **WITH_ON_CALL)
+    return await start_stack(**DECLARE_STACK)
 
 
 def _form(title: str, env: str = "staging", **extra: object) -> dict[str, object]:

@@ -10,14 +10,8 @@ from bot.sandbox.emulator.records import View
 from bot.sandbox.stack import SandboxStack
 from bot.slack.declare_view import DECLARE_CALLBACK
 from bot.slack.home import HOME_DECLARE
-from tests.integration.bot.conftest import WITH_ON_CALL, StartStack
-from tests.integration.bot.lifecycle_stack import (
-    ALICE,
-    BOB,
-    DECLARE_RUNBOOKS,
-    HOSTILE,
-    wait_incident,
-)
+from tests.integration.bot.conftest import DECLARE_STACK, StartStack
+from tests.integration.bot.lifecycle_stack import ALICE, BOB, HOSTILE, wait_incident
 
 # Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
 pytestmark = pytest.mark.usefixtures("slack_mode_all")
@@ -25,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("slack_mode_all")
 
 @pytest.fixture
 async def stack(start_stack: StartStack) -> SandboxStack:
-    return await start_stack(DECLARE_RUNBOOKS, log_format="text", shell_allowlist=["echo"], **WITH_ON_CALL)
+    return await start_stack(**DECLARE_STACK)
 
 
 def home_of(stack: SandboxStack, user: str) -> View | None:
