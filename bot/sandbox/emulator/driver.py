@@ -244,6 +244,11 @@ class Driver:
         room = self.ws.channels.get(str((event.get("item") or {}).get("channel") or event.get("channel") or ""))
         return self._channel_event(room, event) if room is not None else None
 
+    def redeliver(self, delivery: Delivery) -> Delivery:
+        """Slack sending a delivery again, the same event_id: with `X-Slack-Retry-Num` over HTTP, else retry_attempt."""
+        target = self.http if self.http is not None else self.hub
+        return target.redeliver(delivery)
+
     def _channel_event(self, room: Channel, event: dict[str, Any]) -> Delivery | None:
         self.ws.notify()
         if self.ws.bot_user_id not in room.members or event["type"] not in self.subscribed_events:

@@ -116,10 +116,18 @@ class HttpDeliverer:
         task.add_done_callback(self._tasks.discard)
         return delivery
 
-    async def _run(self, delivery: Delivery) -> None:
+    def redeliver(self, delivery: Delivery, reason: str = "http_timeout") -> Delivery:
+        """Send a delivery's payload again as Slack's retry of it: the same body, `X-Slack-Retry-Num` 1 and up."""
+        again = Delivery(delivery.type, delivery.payload, delivery.accepts_response_payload)
+        self.deliveries.append(again)
+        task = asyncio.create_task(self._run(again, first=1, reason=reason))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return again
+
+    async def _run(self, delivery: Delivery, first: int = 0, reason: str = "") -> None:
         retries = self.config.max_retries if delivery.type in self.config.retry_types else 0
-        reason = ""
-        for number in range(retries + 1):
+        for number in range(first, max(retries, first) + 1):
             if number and self.config.retry_delay:
                 await asyncio.sleep(self.config.retry_delay)
             reason = await self._attempt(delivery, number, reason)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +17,23 @@ from bot.connections import Redis
 from bot.keys import Keys
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack, start_sandbox
 from tests.conftest import Serve
+from tests.integration.bot.lifecycle_stack import ALICE, DECLARE_RUNBOOKS, SANDBOX_ESCALATION
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 RUNBOOKS = FIXTURES / "bot_runbooks"
+# The sandbox's escalation puts alice on call and pages her at once, so she is a responder.
+WITH_ON_CALL: dict[str, Any] = {"escalation_path": SANDBOX_ESCALATION}
+# What the runbooks' checks need: `echo` for shell steps, hooks pointed at a loopback server on a random port.
+WITH_HOOKS: dict[str, Any] = {"shell_allowlist": ["echo"], "http_allowed_hosts": ["127.0.0.1:*"]}
+# The declare, severity and App Home scenarios: declarable runbooks, and alice on call.
+DECLARE_STACK: dict[str, Any] = {
+    "runbooks_path": DECLARE_RUNBOOKS,
+    "log_format": "text",
+    "shell_allowlist": ["echo"],
+    **WITH_ON_CALL,
+}
+
+StartStack = Callable[..., Awaitable[SandboxStack]]
 
 
 class ApiServer:
@@ -49,21 +65,38 @@ async def api_server(serve: Serve) -> ApiServer:
     return server
 
 
+@asynccontextmanager
+async def sandbox_stacks(redis_url: str, prefix: str, data_dir: Path) -> AsyncIterator[StartStack]:
+    """Start emulator + bot stacks on one key prefix (`start(runbooks, **start_sandbox options)`); all stop at exit.
+
+    SLACK_MODE in the environment (the slack_mode fixtures) picks Socket Mode or HTTP for each of them.
+    """
+    started: list[SandboxStack] = []
+
+    async def start(runbooks_path: Path = RUNBOOKS, **options: Any) -> SandboxStack:
+        options.setdefault("data_dir", data_dir)
+        stack = await start_sandbox(redis_url=redis_url, redis_prefix=prefix, runbooks_path=runbooks_path, **options)
+        started.append(stack)
+        return stack
+
+    try:
+        yield start
+    finally:
+        for stack in reversed(started):
+            await stack.stop()
+
+
 @pytest.fixture
-async def stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:
+async def start_stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[StartStack]:
+    """Start stacks on this test's key prefix with what differs as start_sandbox options; each is stopped after."""
+    async with sandbox_stacks(redis_url, keys.prefix, tmp_path) as start:
+        yield start
+
+
+@pytest.fixture
+async def stack(start_stack: StartStack) -> SandboxStack:
     """Emulator + bot on this test's key prefix."""
-    started = await start_sandbox(
-        redis_url=redis_url,
-        redis_prefix=keys.prefix,
-        runbooks_path=RUNBOOKS,
-        data_dir=tmp_path,
-        shell_allowlist=["echo"],
-        log_format="text",
-        # The alerts point the runbook's hooks at a loopback API server on a random port.
-        http_allowed_hosts=["127.0.0.1:*"],
-    )
-    yield started
-    await started.stop()
+    return await start_stack(RUNBOOKS, log_format="text", **WITH_HOOKS)
 
 
 def alertmanager_payload(
@@ -107,3 +140,54 @@ async def post_alert(stack: SandboxStack, payload: dict[str, Any], source: str =
             content=json.dumps(payload),
             headers={"Authorization": f"Bearer {SANDBOX_WEBHOOK_TOKEN}", "Content-Type": "application/json"},
         )
+
+
+async def open_incident(
+    stack: SandboxStack, group: str, *, channel: str = "", paged: str | None = ALICE, **alert: str
+) -> str:
+    """Fire the ApiLatencyHigh alert of `group`; its channel's id once it exists and `paged` is paged there.
+
+    `channel` is the expected channel name (by default the one the alert's title gives); `alert` goes to the payload.
+    """
+    assert (await post_alert(stack, alertmanager_payload(group=group, **alert))).status_code == 202
+    room = await stack.emulator.wait_for_channel(channel or f"inc-1-api-api-latency-high-{group}", timeout=10)
+    if paged is not None:
+        await stack.emulator.wait_for_message(room.id, f"Paging* <@{paged}>", timeout=10)
+    return room.id
+
+
+async def command(
+    stack: SandboxStack, user: str, channel: str, text: str, expect: str, slash: str = "/incident"
+) -> str:
+    """Type `/incident text` (or another `slash` command) as the user; the ephemeral reply containing `expect`."""
+    await (await stack.emulator.driver.slash_command(user, channel, text, command=slash)).acked()
+    reply = await stack.emulator.wait_for_ephemeral(user, expect, timeout=5)
+    return reply.text or ""
+
+
+async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = 5.0) -> Any:  # noqa: ASYNC109
+    """Poll an async probe until it returns something truthy (its last answer once `timeout` has passed)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await probe()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.05)
+
+
+PAGER_ROUTING_KEY = "R0UTINGKEY"
+
+
+async def start_with_pager(
+    start_stack: StartStack, serve: Serve, answer: Callable[[web.Request], Awaitable[web.Response]]
+) -> SandboxStack:
+    """A stack whose escalation pages through PagerDuty's Events API, served on loopback by `answer`."""
+    app = web.Application()
+    app.router.add_post("/v2/enqueue", answer)
+    pagerduty = await serve(app)
+    return await start_stack(
+        RUNBOOKS,
+        escalation_path=FIXTURES / "escalation_pager",
+        pagerduty_events_url=f"{pagerduty}/v2/enqueue",
+        pagerduty_routing_key=PAGER_ROUTING_KEY,
+    )

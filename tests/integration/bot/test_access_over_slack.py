@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.alerts import utcnow
-from bot.connections import Redis
 from bot.incidents.models import Status
-from bot.keys import Keys
 from bot.policy.access import AccessPolicy, AccessRole, allowed_roles
-from bot.sandbox.stack import SandboxStack, start_sandbox
+from bot.sandbox.stack import SandboxStack
 from bot.slack.commands import REGISTRY
-from tests.integration.bot.conftest import RUNBOOKS, alertmanager_payload, post_alert
+from tests.integration.bot.conftest import RUNBOOKS, WITH_ON_CALL, StartStack, command, open_incident
+from tests.integration.bot.lifecycle_stack import ALICE, DAVE
 
 # Every scenario here runs over Socket Mode and again over HTTP with signed requests.
 pytestmark = pytest.mark.usefixtures("slack_mode")
 
-SANDBOX_ESCALATION = Path(__file__).resolve().parents[3] / "bot" / "sandbox" / "escalation"
-ALICE, DAVE = "U0ALICE001", "U0DAVE0001"
 # dave is in no user group, not on call and not invited; the sandbox policy pages after minutes, not seconds.
 BYSTANDER_COMMANDS = {
     f"commander <@{DAVE}> INC-1": "commander-self",
@@ -57,39 +53,23 @@ def is_open_to_anyone(name: str) -> bool:
 
 
 @pytest.fixture
-async def stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:
-    started = await start_sandbox(
-        redis_url=redis_url,
-        redis_prefix=keys.prefix,
-        runbooks_path=RUNBOOKS,
-        escalation_path=SANDBOX_ESCALATION,
-        data_dir=tmp_path,
-    )
-    yield started
-    await started.stop()
-
-
-async def open_incident(stack: SandboxStack) -> str:
-    assert (await post_alert(stack, alertmanager_payload(group="access"))).status_code == 202
-    channel = await stack.emulator.wait_for_channel("inc-1-api-api-latency-high-access", timeout=10)
-    await stack.emulator.wait_for_message(channel.id, f"Paging* <@{ALICE}>", timeout=10)
-    return channel.id
+async def stack(start_stack: StartStack) -> SandboxStack:
+    return await start_stack(RUNBOOKS, **WITH_ON_CALL)
 
 
 async def test_bystander_is_refused_audited_and_paging_goes_on(stack: SandboxStack) -> None:
     slack = stack.emulator
     services = stack.bot.services
     assert services is not None and services.flows.escalation is not None
-    await open_incident(stack)
+    await open_incident(stack, "access")
     escalator = services.flows.escalation.escalator
     later = utcnow() + timedelta(seconds=30)  # level 1 fires at once; later levels wait minutes
     pending_before = {p.timer_id for p in await escalator.pending_pages("INC-1") if p.due_at > later}
     assert pending_before, "the sandbox policy plans a second level"
 
     for text, rule in BYSTANDER_COMMANDS.items():
-        await (await slack.driver.slash_command("dave", "general", text)).acked()
-        reply = await slack.wait_for_ephemeral("dave", f"access rule `{rule}`", timeout=5)
-        assert "you may not run" in (reply.text or "") and "allows" in (reply.text or "")
+        reply = await command(stack, "dave", "general", text, f"access rule `{rule}`")
+        assert "you may not run" in reply and "allows" in reply
 
     incident = await services.store.get_incident_or_raise("INC-1")
     assert incident.status is Status.TRIGGERED and incident.commander is None and not incident.paused
@@ -100,12 +80,9 @@ async def test_bystander_is_refused_audited_and_paging_goes_on(stack: SandboxSta
     assert all(e.data["channel"] == slack.channel("general").id for e in denied)
 
     # Anyone may look; the on-call (alice, paged) may act, and takes command of the unclaimed incident.
-    await (await slack.driver.slash_command("dave", "general", "status INC-1")).acked()
-    await slack.wait_for_ephemeral("dave", "status *triggered*", timeout=5)
-    await (await slack.driver.slash_command("alice", "general", f"commander <@{ALICE}> INC-1")).acked()
-    await slack.wait_for_ephemeral("alice", "is now commander of INC-1", timeout=5)
-    await (await slack.driver.slash_command("alice", "general", "pause INC-1")).acked()
-    await slack.wait_for_ephemeral("alice", "Automation paused on INC-1", timeout=5)
+    await command(stack, "dave", "general", "status INC-1", "status *triggered*")
+    await command(stack, "alice", "general", f"commander <@{ALICE}> INC-1", "is now commander of INC-1")
+    await command(stack, "alice", "general", "pause INC-1", "Automation paused on INC-1")
     incident = await services.store.get_incident_or_raise("INC-1")
     assert incident.commander == ALICE and incident.commander_set_by == ALICE and incident.paused
 
@@ -114,7 +91,7 @@ async def test_the_ack_button_is_refused_to_a_bystander(stack: SandboxStack) -> 
     slack = stack.emulator
     services = stack.bot.services
     assert services is not None
-    channel = await open_incident(stack)
+    channel = await open_incident(stack, "access")
     page = await slack.wait_for_message(channel, f"Paging* <@{ALICE}>", timeout=5)
     await slack.driver.join("dave", channel)
     await slack.driver.click_button("dave", channel, page.ts, "escalation_ack")
@@ -124,54 +101,35 @@ async def test_the_ack_button_is_refused_to_a_bystander(stack: SandboxStack) -> 
 
 
 async def test_declaring_in_a_protected_environment_needs_the_on_call(stack: SandboxStack) -> None:
-    slack = stack.emulator
     services = stack.bot.services
     assert services is not None
-    await (await slack.driver.slash_command("dave", "general", 'new "db down" --service api --env prod')).acked()
-    await slack.wait_for_ephemeral("dave", "access rule `declare-protected`", timeout=5)
+    await command(stack, "dave", "general", 'new "db down" --service api --env prod', "access rule `declare-protected`")
     assert await services.store.get_incident("INC-1") is None
-    await (await slack.driver.slash_command("dave", "general", 'new "db slow" --service api --env staging')).acked()
-    await slack.wait_for_ephemeral("dave", "Opening INC-1", timeout=5)
-    await (await slack.driver.slash_command("alice", "general", 'new "db down" --service api --env prod')).acked()
-    await slack.wait_for_ephemeral("alice", "Opening INC-2", timeout=5)
+    await command(stack, "dave", "general", 'new "db slow" --service api --env staging', "Opening INC-1")
+    await command(stack, "alice", "general", 'new "db down" --service api --env prod', "Opening INC-2")
     assert (await services.store.get_incident_or_raise("INC-2")).environment == "prod"
     denied = [e for e in await services.store.read_audit() if e.action == "access.denied"]
     assert [(e.actor, e.outcome, e.incident_id) for e in denied] == [(DAVE, "declare-protected", None)]
 
 
-async def test_incident_admins_from_the_file_and_its_reload(
-    redis: Redis, redis_url: str, keys: Keys, tmp_path: Path
-) -> None:
+async def test_incident_admins_from_the_file_and_its_reload(start_stack: StartStack, tmp_path: Path) -> None:
     runbooks = tmp_path / "runbooks"
     shutil.copytree(RUNBOOKS, runbooks)
     policy = runbooks / "policy" / "access.yaml"
     policy.parent.mkdir()
     policy.write_text("incident_admins: [S0SRE00001]\n")  # alice, bob, carol
-    started = await start_sandbox(
-        redis_url=redis_url, redis_prefix=keys.prefix, runbooks_path=runbooks, data_dir=tmp_path / "data"
-    )
-    try:
-        slack = started.emulator
-        assert (await post_alert(started, alertmanager_payload(group="admins"))).status_code == 202
-        await slack.wait_for_channel("inc-1-api-api-latency-high-admins", timeout=10)
-        await (await slack.driver.slash_command("carol", "general", "pause INC-1")).acked()
-        await slack.wait_for_ephemeral("carol", "Automation paused on INC-1", timeout=5)
-        await (await slack.driver.slash_command("dave", "general", "resume INC-1")).acked()
-        await slack.wait_for_ephemeral("dave", "access rule `resume`", timeout=5)
+    started = await start_stack(runbooks, data_dir=tmp_path / "data")
+    await open_incident(started, "admins", paged=None)
+    await command(started, "carol", "general", "pause INC-1", "Automation paused on INC-1")
+    await command(started, "dave", "general", "resume INC-1", "access rule `resume`")
 
-        policy.write_text("incident_admins: [U0DAVE0001]\n")
-        os.utime(policy, (2_000_000_000, 2_000_000_000))  # a new mtime even within the same second
-        await (await slack.driver.slash_command("dave", "general", "resume INC-1")).acked()
-        await slack.wait_for_ephemeral("dave", "Automation resumed on INC-1", timeout=5)
-        await (await slack.driver.slash_command("carol", "general", "pause INC-1")).acked()
-        await slack.wait_for_ephemeral("carol", "access rule `pause`", timeout=5)
-    finally:
-        await started.stop()
+    policy.write_text("incident_admins: [U0DAVE0001]\n")
+    os.utime(policy, (2_000_000_000, 2_000_000_000))  # a new mtime even within the same second
+    await command(started, "dave", "general", "resume INC-1", "Automation resumed on INC-1")
+    await command(started, "carol", "general", "pause INC-1", "access rule `pause`")
 
 
-async def test_a_person_paged_for_the_incident_is_a_responder(
-    redis: Redis, redis_url: str, keys: Keys, tmp_path: Path
-) -> None:
+async def test_a_person_paged_for_the_incident_is_a_responder(start_stack: StartStack, tmp_path: Path) -> None:
     escalation = tmp_path / "escalation"
     escalation.mkdir()
     # dave is paged by name: no schedule names him, he is in no group and not in the channel.
@@ -179,22 +137,8 @@ async def test_a_person_paged_for_the_incident_is_a_responder(
         "default: direct\npolicies:\n  direct:\n    levels:\n"
         "      - targets: [{user: U0DAVE0001}]\n        wait_minutes: 5\n"
     )
-    started = await start_sandbox(
-        redis_url=redis_url,
-        redis_prefix=keys.prefix,
-        runbooks_path=RUNBOOKS,
-        escalation_path=escalation,
-        data_dir=tmp_path / "data",
-    )
-    try:
-        slack = started.emulator
-        assert (await post_alert(started, alertmanager_payload(group="paged"))).status_code == 202
-        channel = await slack.wait_for_channel("inc-1-api-api-latency-high-paged", timeout=10)
-        await slack.wait_for_message(channel.id, f"Paging* <@{DAVE}>", timeout=10)
-        assert DAVE not in channel.members
-        await (await slack.driver.slash_command("carol", "general", "ack INC-1")).acked()
-        await slack.wait_for_ephemeral("carol", "access rule `ack`", timeout=5)
-        await (await slack.driver.slash_command("dave", "general", "ack INC-1")).acked()
-        await slack.wait_for_ephemeral("dave", "INC-1 acknowledged by", timeout=5)
-    finally:
-        await started.stop()
+    started = await start_stack(RUNBOOKS, escalation_path=escalation, data_dir=tmp_path / "data")
+    channel = await open_incident(started, "paged", paged=DAVE)
+    assert DAVE not in started.emulator.channel(channel).members
+    await command(started, "carol", "general", "ack INC-1", "access rule `ack`")
+    await command(started, "dave", "general", "ack INC-1", "INC-1 acknowledged by")

@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from bot.connections import Redis
 from bot.incidents.declare import check_declaration, declare_incident_flow
 from bot.incidents.models import EventType
-from bot.keys import Keys
-from bot.sandbox.stack import SandboxStack, start_sandbox
+from bot.sandbox.stack import SandboxStack
 from bot.slack.declare import GLOBAL_SHORTCUT, MESSAGE_SHORTCUT
 from bot.slack.declare_view import DECLARE_CALLBACK
-from tests.integration.bot.lifecycle_stack import (
-    ALICE,
-    BOB,
-    DAVE,
-    DECLARE_RUNBOOKS,
-    HOSTILE,
-    SANDBOX_ESCALATION,
-    wait_incident,
-)
+from tests.integration.bot.conftest import DECLARE_STACK, StartStack
+from tests.integration.bot.lifecycle_stack import ALICE, BOB, DAVE, HOSTILE, wait_incident
 
 # Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
 pytestmark = pytest.mark.usefixtures("slack_mode_all")
 
 
 @pytest.fixture
-async def stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:
-    started = await start_sandbox(
-        redis_url=redis_url,
-        redis_prefix=keys.prefix,
-        runbooks_path=DECLARE_RUNBOOKS,
-        escalation_path=SANDBOX_ESCALATION,
-        data_dir=tmp_path,
-        shell_allowlist=["echo"],
-        log_format="text",
-    )
-    yield started
-    await started.stop()
+async def stack(start_stack: StartStack) -> SandboxStack:
+    return await start_stack(**DECLARE_STACK)
 
 
 def _form(title: str, env: str = "staging", **extra: object) -> dict[str, object]:

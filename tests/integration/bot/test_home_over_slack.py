@@ -3,43 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from bot.connections import Redis
-from bot.keys import Keys
 from bot.sandbox.emulator.records import View
-from bot.sandbox.stack import SandboxStack, start_sandbox
+from bot.sandbox.stack import SandboxStack
 from bot.slack.declare_view import DECLARE_CALLBACK
 from bot.slack.home import HOME_DECLARE
-from tests.integration.bot.lifecycle_stack import (
-    ALICE,
-    BOB,
-    DECLARE_RUNBOOKS,
-    HOSTILE,
-    SANDBOX_ESCALATION,
-    wait_incident,
-)
+from tests.integration.bot.conftest import DECLARE_STACK, StartStack
+from tests.integration.bot.lifecycle_stack import ALICE, BOB, HOSTILE, wait_incident
 
 # Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
 pytestmark = pytest.mark.usefixtures("slack_mode_all")
 
 
 @pytest.fixture
-async def stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:
-    started = await start_sandbox(
-        redis_url=redis_url,
-        redis_prefix=keys.prefix,
-        runbooks_path=DECLARE_RUNBOOKS,
-        escalation_path=SANDBOX_ESCALATION,
-        data_dir=tmp_path,
-        shell_allowlist=["echo"],
-        log_format="text",
-    )
-    yield started
-    await started.stop()
+async def stack(start_stack: StartStack) -> SandboxStack:
+    return await start_stack(**DECLARE_STACK)
 
 
 def home_of(stack: SandboxStack, user: str) -> View | None:

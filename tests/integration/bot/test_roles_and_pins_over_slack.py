@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bot.connections import Redis
 from bot.incidents.models import EventType, TimelineEvent
 from bot.incidents.pins import live_pins
-from bot.keys import Keys
 from bot.sandbox.emulator import Message
-from bot.sandbox.stack import SandboxStack, start_sandbox
+from bot.sandbox.stack import SandboxStack
+from bot.slack.http_mode import SLACK_PATH
 from bot.slack.role_blocks import CLAIM_ACTION
-from tests.integration.bot.conftest import RUNBOOKS, alertmanager_payload, post_alert
-
-SANDBOX_ESCALATION = Path(__file__).resolve().parents[3] / "bot" / "sandbox" / "escalation"
-ALICE, BOB, CAROL, DAVE = "U0ALICE001", "U0BOB00001", "U0CAROL001", "U0DAVE0001"
+from tests.integration.bot.conftest import (
+    RUNBOOKS,
+    WITH_HOOKS,
+    WITH_ON_CALL,
+    StartStack,
+    command,
+    eventually,
+    open_incident,
+)
+from tests.integration.bot.lifecycle_stack import ALICE, BOB, CAROL
 
 
 async def join_once(stack: SandboxStack, name: str, user: str, channel: str) -> None:
@@ -33,33 +35,9 @@ HOSTILE = "it's $(rm -rf /) && `id` | tee *bold* _it_ <!channel> @here {{ alert.
 
 
 @pytest.fixture
-async def stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:
+async def stack(start_stack: StartStack) -> SandboxStack:
     """The bot with the sandbox's escalation: alice is on call and paged at once, so she is a responder."""
-    started = await start_sandbox(
-        redis_url=redis_url,
-        redis_prefix=keys.prefix,
-        runbooks_path=RUNBOOKS,
-        escalation_path=SANDBOX_ESCALATION,
-        data_dir=tmp_path,
-        shell_allowlist=["echo"],
-        http_allowed_hosts=["127.0.0.1:*"],
-    )
-    yield started
-    await started.stop()
-
-
-async def open_incident(stack: SandboxStack) -> str:
-    assert (await post_alert(stack, alertmanager_payload(group="roles"))).status_code == 202
-    channel = await stack.emulator.wait_for_channel("inc-1-api-api-latency-high-roles", timeout=10)
-    await stack.emulator.wait_for_message(channel.id, f"Paging* <@{ALICE}>", timeout=10)
-    return channel.id
-
-
-async def command(stack: SandboxStack, user: str, channel: str, text: str, expect: str) -> str:
-    """Type `/incident text` and return the user's ephemeral reply containing `expect`."""
-    await (await stack.emulator.driver.slash_command(user, channel, text)).acked()
-    reply = await stack.emulator.wait_for_ephemeral(user, expect, timeout=5)
-    return reply.text or ""
+    return await start_stack(RUNBOOKS, **WITH_ON_CALL, **WITH_HOOKS)
 
 
 async def header(stack: SandboxStack) -> Message:
@@ -91,21 +69,12 @@ async def timeline(stack: SandboxStack, kind: EventType) -> list[TimelineEvent]:
     return [e for e in await services.store.read_timeline("INC-1") if e.type is kind]
 
 
-async def eventually(probe: Callable[[], Any], timeout: float = 5.0) -> Any:  # noqa: ASYNC109
-    """Poll an async probe until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await probe()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.05)
-
-
+@pytest.mark.usefixtures("slack_mode_all")
 async def test_role_command_assigns_dms_the_holder_and_shows_holders_on_header_and_topic(stack: SandboxStack) -> None:
     slack = stack.emulator
     services = stack.bot.services
     assert services is not None
-    channel = await open_incident(stack)
+    channel = await open_incident(stack, "roles")
     first = await header(stack)
     assert set(claim_buttons(first).values()) == {"Claim commander", "Claim communications", "Claim scribe"}
 
@@ -139,10 +108,11 @@ async def test_role_command_assigns_dms_the_holder_and_shows_holders_on_header_a
     assert f"Communications: <@{BOB}>" in listing and "Scribe: _unclaimed_" in listing
 
 
+@pytest.mark.usefixtures("slack_mode_all")
 async def test_role_access_and_inert_text(stack: SandboxStack) -> None:
     services = stack.bot.services
     assert services is not None
-    channel = await open_incident(stack)
+    channel = await open_incident(stack, "roles")
     await command(stack, "alice", channel, "role commander @alice", "is now commander")
     # dave is no responder: he may not take a role; bob joins (a responder) but may not give one to another.
     await command(stack, "dave", "general", "role scribe me INC-1", "access rule `role-self`")
@@ -160,11 +130,12 @@ async def test_role_access_and_inert_text(stack: SandboxStack) -> None:
     assert denied == ["role-self", "role", "role"]
 
 
+@pytest.mark.usefixtures("slack_mode_all")
 async def test_two_people_racing_to_claim_get_one_holder(stack: SandboxStack) -> None:
     slack = stack.emulator
     services = stack.bot.services
     assert services is not None
-    channel = await open_incident(stack)
+    channel = await open_incident(stack, "roles")
     if BOB not in slack.channel(channel).members:  # paged people are invited already
         await slack.driver.join("bob", channel)
     head = await header(stack)
@@ -194,11 +165,12 @@ async def test_two_people_racing_to_claim_get_one_holder(stack: SandboxStack) ->
     assert (incident.commander, incident.commander_set_by) == (ALICE, ALICE)
 
 
-async def test_pin_reactions_add_once_and_remove_with_the_last_pin(stack: SandboxStack) -> None:
+# Over Socket Mode and over HTTP always: Slack retries events differently in each (retry_attempt, X-Slack-Retry-Num).
+async def test_pin_reactions_add_once_and_remove_with_the_last_pin(slack_mode: str, stack: SandboxStack) -> None:
     slack = stack.emulator
     services = stack.bot.services
     assert services is not None
-    channel = await open_incident(stack)
+    channel = await open_incident(stack, "roles")
     for name, user in (("bob", BOB), ("carol", CAROL)):
         await join_once(stack, name, user, channel)
     posted = await slack.driver.post_user_message("carol", channel, HOSTILE)
@@ -221,8 +193,12 @@ async def test_pin_reactions_add_once_and_remove_with_the_last_pin(stack: Sandbo
     assert slack.calls("chat.getPermalink")
 
     # Slack retries an event with the same event_id; a second person's pin is the same entry.
-    retry = slack.hub.deliver("events_api", first.payload, accepts_response_payload=False)
-    await retry.acked()
+    retry = slack.driver.redeliver(first)
+    retried = await retry.acked()
+    assert retry.payload["event_id"] == first.payload["event_id"] and retried.attempt == 1
+    assert retried.connection_id.endswith(SLACK_PATH) is (slack_mode == "http"), (
+        "retried the way this mode's Slack does"
+    )
     second = await slack.driver.add_reaction("bob", channel, ts, "pushpin")
     assert second is not None
     await second.acked()
@@ -244,7 +220,7 @@ async def test_pin_reactions_add_once_and_remove_with_the_last_pin(stack: Sandbo
     unpins = await eventually(lambda: timeline(stack, EventType.UNPIN))
     assert [u.data["removed"] for u in unpins] == [pin.stream_id]
     assert live_pins(await services.store.read_timeline("INC-1")) == []
-    again = slack.hub.deliver("events_api", gone.payload, accepts_response_payload=False)
+    again = slack.driver.redeliver(gone)
     await again.acked()
     await asyncio.sleep(0.2)
     assert len(await timeline(stack, EventType.UNPIN)) == 1
@@ -274,10 +250,11 @@ async def _live(stack: SandboxStack) -> list[TimelineEvent]:
     return live_pins(await services.store.read_timeline("INC-1"))
 
 
+@pytest.mark.usefixtures("slack_mode_all")
 async def test_note_keeps_the_text_exactly_as_typed(stack: SandboxStack) -> None:
     services = stack.bot.services
     assert services is not None
-    channel = await open_incident(stack)
+    channel = await open_incident(stack, "roles")
     reply = await command(stack, "alice", channel, f"note {HOSTILE} --publish", "Noted on INC-1")
     assert "&lt;!channel&gt;" in reply and "<!channel>" not in reply
     await command(stack, "alice", "general", "note INC-1 second note", "Noted on INC-1: second note")

@@ -2,45 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 
 from bot import metrics
-from bot.connections import Redis
 from bot.incidents.models import CommStatus, EventType
-from bot.keys import Keys
-from bot.sandbox.stack import SandboxStack, start_sandbox
+from bot.sandbox.stack import SandboxStack
 from bot.slack.header_controls import HeaderAction
 from bot.slack.update_modal import UPDATE_CALLBACK
-from tests.integration.bot.lifecycle_stack import (
-    ALICE,
-    BOB,
-    DECLARE_RUNBOOKS,
-    HOSTILE,
-    SANDBOX_ESCALATION,
-    wait_incident,
-)
+from tests.integration.bot.conftest import DECLARE_STACK, StartStack
+from tests.integration.bot.lifecycle_stack import ALICE, BOB, HOSTILE, wait_incident
 
 # Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
 pytestmark = pytest.mark.usefixtures("slack_mode_all")
 
 
 @pytest.fixture
-async def stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:
-    started = await start_sandbox(
-        redis_url=redis_url,
-        redis_prefix=keys.prefix,
-        runbooks_path=DECLARE_RUNBOOKS,
-        escalation_path=SANDBOX_ESCALATION,
-        data_dir=tmp_path,
-        shell_allowlist=["echo"],
-        log_format="text",
-    )
-    yield started
-    await started.stop()
+async def stack(start_stack: StartStack) -> SandboxStack:
+    return await start_stack(**DECLARE_STACK)
 
 
 async def declared(stack: SandboxStack, severity: str = "P3") -> str:

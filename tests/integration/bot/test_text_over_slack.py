@@ -2,57 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from aiohttp import web
 
-from bot.connections import Redis
-from bot.keys import Keys
 from bot.sandbox.emulator import Message
-from bot.sandbox.stack import SandboxStack, start_sandbox
+from bot.sandbox.stack import SandboxStack
 from tests.conftest import Serve
-from tests.integration.bot.conftest import FIXTURES, RUNBOOKS, ApiServer, alertmanager_payload, post_alert
+from tests.integration.bot.conftest import (
+    RUNBOOKS,
+    WITH_HOOKS,
+    WITH_ON_CALL,
+    ApiServer,
+    StartStack,
+    command,
+    open_incident,
+    start_with_pager,
+)
+from tests.integration.bot.lifecycle_stack import ALICE, BOB, CAROL
 
 # Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
 pytestmark = pytest.mark.usefixtures("slack_mode_all")
 
-SANDBOX_ESCALATION = Path(__file__).resolve().parents[3] / "bot" / "sandbox" / "escalation"
-ALICE, BOB, CAROL = "U0ALICE001", "U0BOB00001", "U0CAROL001"
+TITLED = "inc-1-api-p99-2s-rising"  # the channel of an alert titled "p99 <2s> & rising"
 
 
 @pytest.fixture
-async def stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:
+async def stack(start_stack: StartStack) -> SandboxStack:
     """The bot with the sandbox's escalation (alice on call, paged at once) and the API latency runbook."""
-    started = await start_sandbox(
-        redis_url=redis_url,
-        redis_prefix=keys.prefix,
-        runbooks_path=RUNBOOKS,
-        escalation_path=SANDBOX_ESCALATION,
-        data_dir=tmp_path,
-        shell_allowlist=["echo"],
-        http_allowed_hosts=["127.0.0.1:*"],
-    )
-    yield started
-    await started.stop()
-
-
-async def open_incident(stack: SandboxStack, title: str = "", health_url: str = "", notify_url: str = "") -> str:
-    payload = alertmanager_payload(group="text", title=title, health_url=health_url, notify_url=notify_url)
-    assert (await post_alert(stack, payload)).status_code == 202
-    channel = await stack.emulator.wait_until(
-        lambda: next((c for c in stack.emulator.channels() if c.name.startswith("inc-1-")), None), 10, "channel"
-    )
-    await stack.emulator.wait_for_message(channel.id, f"Paging* <@{ALICE}>", timeout=10)
-    return channel.id
-
-
-async def command(stack: SandboxStack, user: str, channel: str, text: str, expect: str) -> str:
-    """Type `/incident text` as the user and return the ephemeral reply containing `expect`."""
-    await (await stack.emulator.driver.slash_command(user, channel, text)).acked()
-    reply = await stack.emulator.wait_for_ephemeral(user, expect, timeout=5)
-    return reply.text or ""
+    return await start_stack(RUNBOOKS, **WITH_ON_CALL, **WITH_HOOKS)
 
 
 def section_texts(message: Message) -> list[str]:
@@ -60,7 +37,7 @@ def section_texts(message: Message) -> list[str]:
 
 
 async def test_the_emulator_delivers_typed_text_escaped_like_slack(stack: SandboxStack) -> None:
-    await open_incident(stack)
+    await open_incident(stack, "text")
     delivery = await stack.emulator.driver.slash_command("alice", "general", f"update INC-1 a && b <!channel> <@{BOB}>")
     await delivery.acked()
     # `&`, `<`, `>` arrive as entities; a mention picked from Slack's autocomplete arrives as a token.
@@ -68,7 +45,7 @@ async def test_the_emulator_delivers_typed_text_escaped_like_slack(stack: Sandbo
 
 
 async def test_an_update_is_stored_as_typed_and_shown_escaped_once(stack: SandboxStack) -> None:
-    channel = await open_incident(stack)
+    channel = await open_incident(stack, "text")
     await command(stack, "alice", channel, "update a && b <!channel>", "Update recorded on INC-1")
 
     posted = await stack.emulator.wait_for_message(channel, "Status update", timeout=5)
@@ -91,7 +68,7 @@ async def test_an_update_is_stored_as_typed_and_shown_escaped_once(stack: Sandbo
 
 
 async def test_the_commander_is_named_as_people_type_names(stack: SandboxStack) -> None:
-    channel = await open_incident(stack)
+    channel = await open_incident(stack, "text")
     services = stack.bot.services
     assert services is not None
 
@@ -114,7 +91,7 @@ async def test_the_commander_is_named_as_people_type_names(stack: SandboxStack) 
 
 
 async def test_the_page_shows_the_title_escaped_once(stack: SandboxStack) -> None:
-    channel = await open_incident(stack, title="p99 <2s> & rising")
+    channel = await open_incident(stack, "text", title="p99 <2s> & rising", channel=TITLED)
     page = await stack.emulator.wait_for_message(channel, f"Paging* <@{ALICE}>", timeout=5)
     [text] = section_texts(page)[:1]
     assert "p99 &lt;2s&gt; &amp; rising" in text and "&amp;lt;" not in text and "&amp;amp;" not in text
@@ -124,7 +101,9 @@ async def test_evidence_says_what_each_check_saw_and_risk_matches_what_runs(
     stack: SandboxStack, api_server: ApiServer
 ) -> None:
     api_server.status = 503
-    channel = await open_incident(stack, health_url=f"{api_server.url}/health", notify_url=f"{api_server.url}/notify")
+    channel = await open_incident(
+        stack, "text", health_url=f"{api_server.url}/health", notify_url=f"{api_server.url}/notify"
+    )
     evidence = await stack.emulator.wait_for_message(channel, "diagnostics", timeout=15)
     lines = "\n".join(section_texts(evidence))
     assert "*API health endpoint* — critical · HTTP 503 in " in lines
@@ -146,27 +125,11 @@ async def test_oncall_shows_now_and_next_with_the_hand_off(stack: SandboxStack) 
     assert lines[2].startswith(f"• `api-secondary`: now <@{BOB}> · next <@{BOB}> again from ")
 
 
-async def test_a_failed_pager_answer_is_shown_escaped(
-    redis: Redis, redis_url: str, keys: Keys, tmp_path: Path, serve: Serve
-) -> None:
+async def test_a_failed_pager_answer_is_shown_escaped(start_stack: StartStack, serve: Serve) -> None:
     async def enqueue(request: web.Request) -> web.Response:
         return web.Response(status=400, text="<!channel> bad & key", content_type="text/plain")
 
-    app = web.Application()
-    app.router.add_post("/v2/enqueue", enqueue)
-    pagerduty = await serve(app)
-    started = await start_sandbox(
-        redis_url=redis_url,
-        redis_prefix=keys.prefix,
-        runbooks_path=RUNBOOKS,
-        escalation_path=FIXTURES / "escalation_pager",
-        data_dir=tmp_path,
-        pagerduty_events_url=f"{pagerduty}/v2/enqueue",
-        pagerduty_routing_key="R0UTINGKEY",
-    )
-    try:
-        channel = await open_incident(started)
-        note = await started.emulator.wait_for_message(channel, ":warning: pagerduty page", timeout=10)
-        assert (note.text or "").endswith(": &lt;!channel&gt; bad &amp; key")
-    finally:
-        await started.stop()
+    started = await start_with_pager(start_stack, serve, enqueue)
+    channel = await open_incident(started, "text")
+    note = await started.emulator.wait_for_message(channel, ":warning: pagerduty page", timeout=10)
+    assert (note.text or "").endswith(": &lt;!channel&gt; bad &amp; key")
