@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.connections import Redis
-from bot.durable import DONE, FAILED, PENDING, Backoff, DurableJobs, JobRun, NotYet, Permanent
+from bot.durable import DEFAULT_BACKOFF, DONE, FAILED, PENDING, DurableJobs, JobRun, NotYet, Permanent
 from bot.escalation.scheduler import SchedulerConfig, TimerScheduler
 from bot.escalation.timers import TimerStore
+from bot.jobs.backoff import Backoff
+from bot.jobs.deadletter import DeadLetters
 from bot.keys import Keys
 
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -124,6 +126,12 @@ async def test_gives_up_after_max_attempts_or_at_once_when_permanent(
     assert down is not None and (down.state, down.attempts) == (FAILED, 3) and "still down" in down.error
     assert refusal is not None and (refusal.state, refusal.attempts) == (FAILED, 1) and "401" in refusal.error
     assert sorted(await jobs.dead_jobs()) == [("INC-3", "c"), ("INC-3", "d")]
+    # The shared dead-letter set holds them, so the gauge and /readyz report them like undelivered pages.
+    dead = {d.job_id: d for d in await DeadLetters(jobs.redis, jobs.keys).list()}
+    assert set(dead) == {"job:INC-3:c", "job:INC-3:d"}
+    assert (dead["job:INC-3:c"].kind, dead["job:INC-3:c"].attempts) == ("job:down", 3)
+    assert "401" in dead["job:INC-3:d"].reason
+    assert await DeadLetters(jobs.redis, jobs.keys).readiness() is not None
 
 
 async def test_waiting_is_not_counted_as_an_attempt(
@@ -174,10 +182,16 @@ async def test_a_record_left_unarmed_by_a_crash_is_armed_by_the_next_submit(
     assert runs == ["f"]
 
 
-def test_backoff_doubles_to_its_cap_and_jitter_stays_within_bounds() -> None:
-    fixed = Backoff(base_s=2, cap_s=30, jitter=0)
-    assert [fixed.delay(n).total_seconds() for n in (1, 2, 3, 4, 5, 6)] == [2, 4, 8, 16, 30, 30]
-    low, high = Backoff(base_s=2, cap_s=30, jitter=0.2, rand=lambda: 0.0), Backoff(base_s=2, cap_s=30, rand=lambda: 1.0)
-    assert low.delay(2).total_seconds() == pytest.approx(3.2)
-    assert high.delay(2).total_seconds() == pytest.approx(4.8)
-    assert high.delay(10).total_seconds() == 30
+def test_durable_jobs_back_off_from_2_s_doubling_to_5_min() -> None:
+    fixed = Backoff(base_s=DEFAULT_BACKOFF.base_s, cap_s=DEFAULT_BACKOFF.cap_s, jitter=0)
+    assert [fixed.delay(n) for n in (1, 2, 3, 8, 9, 12)] == [2, 4, 8, 256, 300, 300]
+    low = Backoff(base_s=2, cap_s=300, jitter=DEFAULT_BACKOFF.jitter, rand=lambda: 0.0)
+    assert low.delay(2) == pytest.approx(3.2)
+
+
+async def test_jobs_listed_dead_by_an_earlier_version_are_still_listed(
+    parts: tuple[DurableJobs, TimerScheduler, TimerStore], redis: Redis, keys: Keys
+) -> None:
+    jobs, _, _ = parts
+    await redis.zadd(keys.jobs_dead(), {"INC-9|old": START.timestamp()})
+    assert await jobs.dead_jobs() == [("INC-9", "old")]
