@@ -15,31 +15,22 @@ from bot.escalation.timers import TimerStore
 from bot.jobs.backoff import Backoff
 from bot.jobs.deadletter import DeadLetters
 from bot.keys import Keys
+from tests.manual_clock import ManualClock
 
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def parts(redis: Redis, keys: Keys, clock: Clock) -> tuple[DurableJobs, TimerScheduler, TimerStore]:
+def parts(redis: Redis, keys: Keys, clock: ManualClock) -> tuple[DurableJobs, TimerScheduler, TimerStore]:
     timers = TimerStore(redis, keys)
-    scheduler = TimerScheduler(timers, SchedulerConfig(tick_s=0.05), clock=clock)
-    jobs = DurableJobs(redis, keys, timers, clock=clock, backoff=Backoff(base_s=2, cap_s=60, jitter=0), max_attempts=3)
+    scheduler = TimerScheduler(timers, SchedulerConfig(tick_s=0.05), clock=clock.now)
+    backoff = Backoff(base_s=2, cap_s=60, jitter=0)
+    jobs = DurableJobs(redis, keys, timers, clock=clock.now, backoff=backoff, max_attempts=3)
     return jobs, scheduler, timers
 
 
@@ -73,7 +64,7 @@ async def test_a_job_submitted_twice_runs_once(parts: tuple[DurableJobs, TimerSc
 
 
 async def test_failures_back_off_then_succeed_with_retrying_set(
-    parts: tuple[DurableJobs, TimerScheduler, TimerStore], clock: Clock
+    parts: tuple[DurableJobs, TimerScheduler, TimerStore], clock: ManualClock
 ) -> None:
     jobs, scheduler, timers = parts
     runs: list[JobRun] = []
@@ -89,14 +80,14 @@ async def test_failures_back_off_then_succeed_with_retrying_set(
     await settle(scheduler, lambda: len(runs) == 1)
     timer = await timers.get("job:INC-2:b")
     assert timer is not None and timer.due_at == START + timedelta(seconds=2)
-    clock.advance(1.9)
+    await clock.advance(1.9)
     await settle(scheduler)
     assert len(runs) == 1  # not before its backoff
-    clock.advance(0.1)
+    await clock.advance(0.1)
     await settle(scheduler, lambda: len(runs) == 2)
     timer = await timers.get("job:INC-2:b")
-    assert timer is not None and timer.due_at == clock.now + timedelta(seconds=4)
-    clock.advance(4)
+    assert timer is not None and timer.due_at == clock.now() + timedelta(seconds=4)
+    await clock.advance(4)
     await settle(scheduler, lambda: len(runs) == 3)
     assert [(r.attempt, r.retrying) for r in runs] == [(1, False), (2, True), (3, True)]
     record = await jobs.get("INC-2", "b")
@@ -104,7 +95,7 @@ async def test_failures_back_off_then_succeed_with_retrying_set(
 
 
 async def test_gives_up_after_max_attempts_or_at_once_when_permanent(
-    parts: tuple[DurableJobs, TimerScheduler, TimerStore], clock: Clock
+    parts: tuple[DurableJobs, TimerScheduler, TimerStore], clock: ManualClock
 ) -> None:
     jobs, scheduler, _ = parts
 
@@ -120,7 +111,7 @@ async def test_gives_up_after_max_attempts_or_at_once_when_permanent(
     await jobs.submit("INC-3", "d", "refused", {})
     for _ in range(3):
         await settle(scheduler)
-        clock.advance(60)
+        await clock.advance(60)
     await settle(scheduler)
     down, refusal = await jobs.get("INC-3", "c"), await jobs.get("INC-3", "d")
     assert down is not None and (down.state, down.attempts) == (FAILED, 3) and "still down" in down.error
@@ -135,7 +126,7 @@ async def test_gives_up_after_max_attempts_or_at_once_when_permanent(
 
 
 async def test_waiting_is_not_counted_as_an_attempt(
-    parts: tuple[DurableJobs, TimerScheduler, TimerStore], clock: Clock
+    parts: tuple[DurableJobs, TimerScheduler, TimerStore], clock: ManualClock
 ) -> None:
     jobs, scheduler, _ = parts
     ready = False
@@ -151,7 +142,7 @@ async def test_waiting_is_not_counted_as_an_attempt(
     await jobs.submit("INC-4", "e", "waits", {})
     for _ in range(5):
         await settle(scheduler)
-        clock.advance(0.5)
+        await clock.advance(0.5)
     ready = True
     await settle(scheduler, lambda: (seen or [0])[-1] and ready)
     await settle(scheduler)
