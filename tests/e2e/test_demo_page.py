@@ -4,7 +4,6 @@ re-run diagnostics and the incident resolve; a person outside @dba-oncall is ref
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,21 +14,11 @@ from bot.keys import Keys
 from bot.sandbox.demo_service import HEALTHY
 from bot.sandbox.session import DemoSandbox, start_demo_sandbox
 from bot.settings import load_settings
+from tests.e2e.browser import NEEDS_CHROMIUM, WAIT_MS, fire_and_wait_for_approve, open_page, playwright_api
 
-playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is not installed")
-
-CHROMIUM = "/usr/bin/chromium"
-EXECUTABLE = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
 RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
-WAIT_MS = 30_000
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        EXECUTABLE is None,
-        reason="Debian's chromium is not installed (apt-get install -y chromium); .ci/run installs it",
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture
@@ -42,27 +31,15 @@ async def demo(redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[Demo
 
 @pytest.fixture
 async def page(demo: DemoSandbox) -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=EXECUTABLE, args=["--no-sandbox"])
-        context = await browser.new_context(viewport={"width": 1280, "height": 1000})
-        opened = await context.new_page()
-        await opened.goto(demo.stack.emulator.page_url)
+    async with open_page(demo.stack.emulator.page_url, height=1000) as opened:
         yield opened
-        await browser.close()
 
 
 async def fire_db_pool_exhausted(page: Any, person: str) -> Any:
     """Act as `person`, fire the scenario from the panel, wait for the evidence and the Approve button."""
-    expect = playwright_api.expect
-    await page.select_option("#person", label=person)
-    await page.click("button[data-scenario='db-pool-exhausted']")
-    await expect(page.locator("#channel-name")).to_have_text(re.compile(r"^#inc-1-shop"), timeout=WAIT_MS)
-    messages = page.locator("#messages")
-    await expect(messages).to_contain_text("Diagnostics: critical", timeout=WAIT_MS)
-    await expect(messages).to_contain_text("Database pool in use")
-    approve = messages.locator("button[data-action-id='approve_step']")
-    await expect(approve).to_be_visible(timeout=WAIT_MS)
-    return approve
+    return await fire_and_wait_for_approve(
+        page, person, "db-pool-exhausted", "inc-1-shop", "critical", "Database pool in use"
+    )
 
 
 async def test_a_dba_approves_and_the_fix_and_resolution_show(page: Any, demo: DemoSandbox, tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,21 +14,11 @@ from bot.keys import Keys
 from bot.sandbox.emulator.alert_panel import AlertScenario
 from bot.sandbox.stack import SandboxStack, start_sandbox
 from tests.conftest import FIXTURES
+from tests.e2e.browser import NEEDS_CHROMIUM, WAIT_MS, fire_and_wait_for_approve, open_page, playwright_api
 
-playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is not installed")
-
-CHROMIUM = "/usr/bin/chromium"
-EXECUTABLE = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
 RUNBOOKS = FIXTURES / "page_runbooks"
-WAIT_MS = 30_000
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        EXECUTABLE is None,
-        reason="Debian's chromium is not installed (apt-get install -y chromium); .ci/run installs it",
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 def storefront_alert() -> dict[str, Any]:
@@ -80,27 +68,15 @@ async def stack(redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[San
 
 @pytest.fixture
 async def page(stack: SandboxStack) -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=EXECUTABLE, args=["--no-sandbox"])
-        context = await browser.new_context(viewport={"width": 1280, "height": 900})
-        opened = await context.new_page()
-        await opened.goto(stack.emulator.page_url)
+    async with open_page(stack.emulator.page_url, height=900) as opened:
         yield opened
-        await browser.close()
 
 
 async def fire_and_open_the_plan(page: Any, person: str) -> Any:
     """Act as `person`, fire the scenario, wait for the incident channel's evidence and its Approve button."""
-    expect = playwright_api.expect
-    await page.select_option("#person", label=person)
-    await page.click("button[data-scenario='storefront-slow']")
-    await expect(page.locator("#channel-name")).to_have_text(re.compile(r"^#inc-1-storefront"), timeout=WAIT_MS)
-    messages = page.locator("#messages")
-    await expect(messages).to_contain_text("Diagnostics: warning", timeout=WAIT_MS)
-    await expect(messages).to_contain_text("Storefront p99 sample")
-    approve = messages.locator("button[data-action-id='approve_step']")
-    await expect(approve).to_be_visible(timeout=WAIT_MS)
-    return approve
+    return await fire_and_wait_for_approve(
+        page, person, "storefront-slow", "inc-1-storefront", "warning", "Storefront p99 sample"
+    )
 
 
 async def test_an_approver_fires_an_alert_and_approves_the_step(page: Any, stack: SandboxStack, tmp_path: Path) -> None:
