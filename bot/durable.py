@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from bot.alerts import utcnow
 from bot.connections import Redis
-from bot.errors import BotError, StoreError
+from bot.connections import redis_call as _call  # one RedisError translation for every store
+from bot.errors import BotError
 from bot.escalation.scheduler import FiredTimer, TimerScheduler
 from bot.escalation.timers import TimerStore
 from bot.jobs.backoff import Backoff
@@ -206,10 +205,3 @@ class DurableJobs:
 
 def _timer_id(incident_id: str, job_id: str) -> str:
     return f"{TIMER_KIND_PREFIX}{incident_id}:{job_id}"
-
-
-async def _call(awaitable: Awaitable[Any]) -> Any:
-    try:
-        return await awaitable
-    except RedisError as exc:
-        raise StoreError(f"redis: {exc}") from exc
