@@ -5,27 +5,28 @@ A job is a record (`rb:{INC-n}:job:<id>`: state, attempts, result, last error) a
 submitting twice, from two replicas or after a crash, does the work once. The runner counts the attempt
 before calling the handler; a handler seeing `retrying` must first ask the destination whether an
 earlier attempt got through (its response may have been lost). A failure re-arms the timer after an
-exponential backoff; past `max_attempts`, or on `Permanent`, the job is marked failed and listed in
-the dead set (`rb:jobs:dead`), visible through `dead_jobs`.
+exponential backoff (bot/jobs/backoff.py); past `max_attempts`, or on `Permanent`, the job is marked
+failed and added to the one dead-letter set (bot/jobs/deadletter.py, entry id `job:<INC-n>:<id>`), so the
+`runbook_bot_dead_letters` gauge and `/readyz` count it; `dead_jobs` lists them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from bot.alerts import utcnow
 from bot.connections import Redis
-from bot.errors import BotError, StoreError
+from bot.connections import redis_call as _call  # one RedisError translation for every store
+from bot.errors import BotError
 from bot.escalation.scheduler import FiredTimer, TimerScheduler
 from bot.escalation.timers import TimerStore
+from bot.jobs.backoff import Backoff
+from bot.jobs.deadletter import DeadLetters
 from bot.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ PENDING, DONE, FAILED = "pending", "done", "failed"
 TIMER_KIND_PREFIX = "job:"
 # How soon a job that waits for another one (NotYet) looks again.
 NOT_YET_DELAY = timedelta(seconds=0.5)
+# Status-page writes and exports wait longer between tries than deliveries: 2 s doubling to 5 min.
+DEFAULT_BACKOFF = Backoff(base_s=2.0, cap_s=300.0, jitter=0.2)
 
 # Creates the record only when the key is new; returns 'new' or the existing state.
 CREATE = """
@@ -50,22 +53,6 @@ class Permanent(BotError):
 
 class NotYet(BotError):
     """The job must wait for another one (an earlier update of the same incident): try again soon, uncounted."""
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Delay before the next attempt after n failures: base·2^(n-1), capped, spread by ±jitter."""
-
-    base_s: float = 2.0
-    cap_s: float = 300.0
-    jitter: float = 0.2
-    rand: Callable[[], float] = field(default=random.random, compare=False)
-
-    def delay(self, failures: int) -> timedelta:
-        """How long to wait after `failures` failed attempts; never above the cap."""
-        raw = min(self.cap_s, self.base_s * 2 ** max(0, failures - 1))
-        spread = raw * self.jitter * (2 * self.rand() - 1)
-        return timedelta(seconds=max(0.0, min(self.cap_s, raw + spread)))
 
 
 @dataclass(frozen=True)
@@ -112,13 +99,15 @@ class DurableJobs:
         clock: Callable[[], datetime] = utcnow,
         backoff: Backoff | None = None,
         max_attempts: int = 12,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self.redis = redis
         self.keys = keys
         self.timers = timers
         self.clock = clock
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or DEFAULT_BACKOFF
         self.max_attempts = max_attempts
+        self.dead_letters = dead_letters or DeadLetters(redis, keys)
         self._create = redis.register_script(CREATE)
 
     def register(self, scheduler: TimerScheduler, kind: str, handler: JobHandler) -> None:
@@ -161,8 +150,16 @@ class DurableJobs:
 
     async def dead_jobs(self) -> list[tuple[str, str]]:
         """(incident id, job id) of every job that gave up, oldest first."""
-        members = await _call(self.redis.zrange(self.keys.jobs_dead(), 0, -1))
-        return [(m.split("|", 1)[0], m.split("|", 1)[-1]) for m in members]
+        # Versions before the shared dead-letter set listed failed jobs in the zset `rb:jobs:dead`;
+        # those entries are still read (never written) so an upgrade hides none of them.
+        legacy = await _call(self.redis.zrange(self.keys.jobs_dead(), 0, -1))
+        found = [(m.split("|", 1)[0], m.split("|", 1)[-1]) for m in legacy]
+        for entry in await self.dead_letters.list():
+            if entry.job_id.startswith(TIMER_KIND_PREFIX) and entry.kind.startswith(TIMER_KIND_PREFIX):
+                pair = (entry.incident_id, entry.job_id.removeprefix(f"{TIMER_KIND_PREFIX}{entry.incident_id}:"))
+                if pair not in found:
+                    found.append(pair)
+        return found
 
     async def _arm(self, incident_id: str, job_id: str, kind: str, at: datetime) -> None:
         payload = {"job": job_id}
@@ -179,33 +176,32 @@ class DurableJobs:
         try:
             result = await handler(run)
         except Permanent as exc:
-            await self._give_up(incident_id, job_id, str(exc))
+            await self._give_up(run, str(exc))
         except NotYet:
             await _call(self.redis.hincrby(key, "attempts", -1))
             await self._arm(incident_id, job_id, kind, self.clock() + NOT_YET_DELAY)
         except Exception as exc:
             log.warning("job failed", extra={"job": job_id, "incident": incident_id, "attempt": attempt}, exc_info=exc)
             if attempt >= self.max_attempts:
-                await self._give_up(incident_id, job_id, f"{type(exc).__name__}: {exc}")
+                await self._give_up(run, f"{type(exc).__name__}: {exc}")
                 return
             await _call(self.redis.hset(key, "error", f"{type(exc).__name__}: {exc}"[:500]))
-            await self._arm(incident_id, job_id, kind, self.clock() + self.backoff.delay(attempt))
+            delay = timedelta(seconds=self.backoff.delay(attempt))
+            await self._arm(incident_id, job_id, kind, self.clock() + delay)
         else:
             await _call(self.redis.hset(key, mapping={"state": DONE, "result": result[:500], "error": ""}))
 
-    async def _give_up(self, incident_id: str, job_id: str, error: str) -> None:
-        log.error("job gave up", extra={"job": job_id, "incident": incident_id, "error": error})
-        key = self.keys.job(incident_id, job_id)
+    async def _give_up(self, run: JobRun, error: str) -> None:
+        log.error("job gave up", extra={"job": run.job_id, "incident": run.incident_id, "error": error})
+        key = self.keys.job(run.incident_id, run.job_id)
         await _call(self.redis.hset(key, mapping={"state": FAILED, "error": error[:500]}))
-        await _call(self.redis.zadd(self.keys.jobs_dead(), {f"{incident_id}|{job_id}": self.clock().timestamp()}))
+        # The same set as undelivered pages, so the gauge and /readyz show a failed write or export too;
+        # the timer id names the job uniquely across incidents.
+        entry_id = _timer_id(run.incident_id, run.job_id)
+        await self.dead_letters.add(
+            entry_id, run.incident_id, TIMER_KIND_PREFIX + run.kind, error, self.clock(), run.attempt
+        )
 
 
 def _timer_id(incident_id: str, job_id: str) -> str:
     return f"{TIMER_KIND_PREFIX}{incident_id}:{job_id}"
-
-
-async def _call(awaitable: Awaitable[Any]) -> Any:
-    try:
-        return await awaitable
-    except RedisError as exc:
-        raise StoreError(f"redis: {exc}") from exc

@@ -1,4 +1,11 @@
-"""A clock tests move by hand: `now()` and `sleep()` for code that accepts an injected clock."""
+"""Clocks tests move by hand, for code that takes its time from an injected clock.
+
+Two readings, because the code under test reads two kinds of time: `ManualClock` gives datetimes and a
+`sleep` (the timer scheduler, escalation, leases: wall-clock deadlines stored in Redis), and
+`ManualMonotonicClock` gives monotonic seconds and `wait(event, timeout)` (the Slack gateway's
+`bot.slack.clock.Clock`). Both stand still until the test advances them. Code that waits on asyncio's own
+timers instead of an injected clock runs on tests/virtual_time.py, which fakes the event loop's time.
+"""
 
 from __future__ import annotations
 
@@ -52,6 +59,38 @@ class ManualClock:
     def sleepers(self) -> int:
         """How many sleeps are waiting (cancelled ones included until their time passes)."""
         return sum(1 for _, _, wake in self._sleepers if not wake.done())
+
+
+class ManualMonotonicClock:
+    """A `bot.slack.clock.Clock` that moves only when advance() is called: minutes of Retry-After in no time."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._now = start
+        self._tick = asyncio.Event()
+
+    def now(self) -> float:
+        """The current reading."""
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward and wake every waiter so it re-checks its timeout."""
+        self._now += seconds
+        tick, self._tick = self._tick, asyncio.Event()
+        tick.set()
+
+    async def wait(self, event: asyncio.Event, timeout: float | None) -> bool:  # noqa: ASYNC109
+        """Wait for `event` until the clock has been advanced past `timeout`."""
+        deadline = None if timeout is None else self._now + timeout
+        while not event.is_set():
+            if deadline is not None and self._now >= deadline:
+                return False
+            waiters = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(self._tick.wait())}
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+        return True
 
 
 async def settle(rounds: int = 20) -> None:

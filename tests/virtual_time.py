@@ -3,6 +3,10 @@
 When nothing is ready, the loop's selector jumps the clock to the next timer instead of waiting, so a
 test of a 60 s timeout runs in microseconds and `loop.time()` differences are exact numbers. Real I/O
 still works (the selector polls it first), but a test on virtual time should not depend on it.
+
+Kept apart from tests/manual_clock.py because it fakes different time: the event loop's own, for code
+that waits with asyncio timers (`wait_for`, `sleep`) and takes no injected clock; the manual clocks are
+injected and move only when the test says so.
 """
 
 from __future__ import annotations

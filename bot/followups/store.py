@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from redis.exceptions import RedisError, WatchError
 
 from bot.connections import Redis
+from bot.connections import redis_call as _call  # one RedisError translation for every store
 from bot.errors import ConflictError, InvalidInput, StoreError
 from bot.followups.models import FollowUp, FollowUpStatus
 from bot.keys import Keys
@@ -83,10 +83,3 @@ class FollowUpStore:
             except RedisError as exc:
                 raise StoreError(f"redis: {exc}") from exc
         raise ConflictError(f"follow-up {followup_id} kept changing under us")
-
-
-async def _call(awaitable: Awaitable[Any]) -> Any:
-    try:
-        return await awaitable
-    except RedisError as exc:
-        raise StoreError(f"redis: {exc}") from exc

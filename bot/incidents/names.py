@@ -7,12 +7,9 @@ A person the bot never resolved keeps their user id.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-from redis.exceptions import RedisError
 
 from bot.connections import Redis
-from bot.errors import StoreError
+from bot.connections import redis_call as _call  # one RedisError translation for every store
 from bot.keys import Keys
 
 
@@ -35,10 +32,3 @@ class NameCache:
         """Store names just resolved (a later rename overwrites)."""
         if names:
             await _call(self.redis.hset(self.keys.user_names(), mapping={k: v for k, v in names.items()}))
-
-
-async def _call(awaitable: Any) -> Any:
-    try:
-        return await awaitable
-    except RedisError as exc:
-        raise StoreError(f"redis: {exc}") from exc

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from redis.exceptions import RedisError
-
-from bot.errors import ConflictError, IncidentNotFound, StoreError
+from bot.connections import redis_call as _call  # one RedisError translation for every store
+from bot.errors import ConflictError, IncidentNotFound
 from bot.incidents import scripts
 from bot.incidents.models import Incident, TimelineEvent
 from bot.incidents.store import IncidentStore
@@ -76,10 +75,3 @@ class PageRecorder:
                 raise IncidentNotFound(f"no incident {incident_id}", incident=incident_id)
             await asyncio.sleep(min(0.05, 0.001 * (attempt + 1)) * random.uniform(0.5, 1.5))
         raise ConflictError(f"{incident_id}: too many concurrent writers", incident=incident_id)
-
-
-async def _call(awaitable: Awaitable[Any]) -> Any:
-    try:
-        return await awaitable
-    except RedisError as exc:
-        raise StoreError(f"redis: {exc}") from exc

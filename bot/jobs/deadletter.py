@@ -8,16 +8,12 @@ An entry is added when a job crosses its failure threshold and removed when it f
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
-
-from redis.exceptions import RedisError
 
 from bot import metrics
 from bot.connections import Redis
-from bot.errors import StoreError
+from bot.connections import redis_call as _call  # one RedisError translation for every store
 from bot.keys import Keys
 
 
@@ -85,10 +81,3 @@ class DeadLetters:
             return None
         first = entries[0]
         return f"{len(entries)} undelivered job(s); oldest {first.job_id} since {first.since}: {first.reason}"
-
-
-async def _call(awaitable: Awaitable[Any]) -> Any:
-    try:
-        return await awaitable
-    except RedisError as exc:
-        raise StoreError(f"redis: {exc}") from exc

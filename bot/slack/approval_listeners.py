@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import metrics
 from bot.approvals.models import Approval
 from bot.approvals.ports import ExecutionOutcome, Reply, ReplyKind
 from bot.approvals.store import ApprovalGroup, ApprovalStore
@@ -19,6 +18,7 @@ from bot.incidents.models import Incident
 from bot.slack import approval_blocks as render
 from bot.slack.access_gate import gate_of
 from bot.slack.approval_blocks import ActionId
+from bot.slack.clicks import ack_timed, click_channel
 from bot.slack.commands import CommandContext, subcommand
 from bot.slack.errors import reply_for_error
 from bot.slack.escape import escape_keeping_mentions, escape_text
@@ -140,11 +140,9 @@ def _listener(
     action_id: ActionId, flow: Flow, presenter: SlackApprovalPresenter, guard: ClickGuard
 ) -> Callable[..., Awaitable[None]]:
     async def handle_approval_action(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        started = time.monotonic()
-        await ack()
-        metrics.ACK_SECONDS.labels("block_actions").observe(time.monotonic() - started)
+        await ack_timed(ack)
         user = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        channel = click_channel(body)
         value = str(body["actions"][0].get("value", ""))
         try:
             refused = await guard(value, user, channel)

@@ -1,4 +1,4 @@
-"""The clock the Slack gateway reads and waits on: monotonic in production, moved by hand in tests."""
+"""The clock the Slack gateway reads and waits on: monotonic in production (tests/manual_clock.py moves one by hand)."""
 
 from __future__ import annotations
 
@@ -35,35 +35,3 @@ class MonotonicClock:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), max(0.0, timeout))
         return event.is_set()
-
-
-class ManualClock:
-    """A clock that moves only when advance() is called, so tests cover minutes of waiting in no time."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self._now = start
-        self._tick = asyncio.Event()
-
-    def now(self) -> float:
-        """The current reading."""
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward and wake every waiter so it re-checks its timeout."""
-        self._now += seconds
-        tick, self._tick = self._tick, asyncio.Event()
-        tick.set()
-
-    async def wait(self, event: asyncio.Event, timeout: float | None) -> bool:  # noqa: ASYNC109
-        """Wait for `event` until the clock has been advanced past `timeout`."""
-        deadline = None if timeout is None else self._now + timeout
-        while not event.is_set():
-            if deadline is not None and self._now >= deadline:
-                return False
-            waiters = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(self._tick.wait())}
-            try:
-                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in waiters:
-                    waiter.cancel()
-        return True

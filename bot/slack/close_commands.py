@@ -20,6 +20,7 @@ from bot.incidents.models import Incident, Status
 from bot.incidents.names import NameCache
 from bot.slack.access_gate import gate_of
 from bot.slack.archive import SlackChannelArchiver
+from bot.slack.clicks import click_channel
 from bot.slack.commands import BlockReply, CommandContext, subcommand
 from bot.slack.errors import reply_for_error
 from bot.slack.incident_commands import target_incident
@@ -150,7 +151,7 @@ def register(app: AsyncApp, services: BotServices) -> None:
 
 async def _answer(body: dict[str, Any], respond: AsyncRespond, services: BotServices, action: str) -> None:
     user = body["user"]["id"]
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    channel = click_channel(body)
     try:
         incident = await services.store.get_incident_or_raise(str(body["actions"][0].get("value", "")))
         await gate_of(services).require(user, action, incident, channel)

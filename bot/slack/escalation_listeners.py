@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import metrics
 from bot.alerts import utcnow
 from bot.errors import BotError
 from bot.policy.access import ACK_BUTTON
 from bot.slack.access_gate import gate_of
+from bot.slack.clicks import ack_timed
 from bot.slack.escalation_blocks import EscalationAction
 from bot.slack.escape import from_slack
 from bot.slack.oncall import oncall_text
@@ -41,9 +40,7 @@ def register(app: AsyncApp, services: BotServices) -> None:
 
     @app.action(EscalationAction.ACK.value)
     async def handle_escalation_ack(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        started = time.monotonic()
-        await ack()
-        metrics.ACK_SECONDS.labels("block_actions").observe(time.monotonic() - started)
+        await ack_timed(ack)
         incident_id = str(body["actions"][0].get("value", ""))
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id", "")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import metrics
 from bot.services import BotServices
 from bot.slack import (  # noqa: F401  (registers /incident)
     approval_listeners,
@@ -21,6 +19,7 @@ from bot.slack import (  # noqa: F401  (registers /incident)
     roles,
     verify_listeners,
 )
+from bot.slack.clicks import ack_timed
 from bot.slack.commands import BlockReply, dispatch
 from bot.slack.errors import reply_for_error
 from bot.slack.escape import from_slack
@@ -34,9 +33,7 @@ def register(app: AsyncApp, services: BotServices) -> None:
 
     @app.command("/incident")
     async def handle_incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        started = time.monotonic()
-        await ack()
-        metrics.ACK_SECONDS.labels("slash_commands").observe(time.monotonic() - started)
+        await ack_timed(ack, "slash_commands")
         try:
             typed = from_slack(command.get("text", ""))  # the edge in: Slack's &amp; &lt; &gt; undone, once
             trigger = str(command.get("trigger_id", ""))

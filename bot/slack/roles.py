@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import metrics
 from bot.errors import BotError, InvalidInput
 from bot.incidents.models import Incident
 from bot.incidents.roles import RoleChange, assign_role, holder, holders
@@ -17,6 +15,7 @@ from bot.policy.access import ROLE_OTHER, ROLE_SELF, role_action
 from bot.policy.roles_file import RoleBook, RoleDef, RolesConfig, roles_path
 from bot.services import BotServices
 from bot.slack.access_gate import gate_of
+from bot.slack.clicks import ack_timed
 from bot.slack.commands import CommandContext, is_incident_id, subcommand
 from bot.slack.escape import escape_text
 from bot.slack.incident_commands import target_incident
@@ -138,9 +137,7 @@ def register(app: AsyncApp, services: BotServices) -> None:
 
     @app.action(CLAIM_PATTERN)
     async def handle_role_claim(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        started = time.monotonic()
-        await ack()
-        metrics.ACK_SECONDS.labels("block_actions").observe(time.monotonic() - started)
+        await ack_timed(ack)
         value = str(body["actions"][0].get("value", ""))
         channel = (body.get("channel") or {}).get("id", "")
         try:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import metrics
 from bot.alerts import Severity
 from bot.errors import BotError, InvalidInput, UpstreamError
 from bot.escalation.severity import severity_changed
@@ -16,6 +14,7 @@ from bot.incidents.changes import change_severity_flow, parse_comm_status, parse
 from bot.incidents.models import Incident
 from bot.slack import blocks as render
 from bot.slack.access_gate import gate_of
+from bot.slack.clicks import ack_timed
 from bot.slack.comm_status import COMM_STATUS_ACTION, apply_comm_status
 from bot.slack.commands import CommandContext, is_incident_id, subcommand
 from bot.slack.header_controls import HeaderAction, read_choice
@@ -83,9 +82,7 @@ def register(app: AsyncApp, services: BotServices) -> None:
 
     @app.action(HeaderAction.SEVERITY.value)
     async def handle_severity_menu(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        started = time.monotonic()
-        await ack()
-        metrics.ACK_SECONDS.labels("block_actions").observe(time.monotonic() - started)
+        await ack_timed(ack)
         try:
             incident, choice, user, channel = await _menu_choice(services, body)
             await gate_of(services).require(user, SEVERITY_ACTION, incident, channel)

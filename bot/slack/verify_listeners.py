@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import metrics
 from bot.approvals.models import Approval
 from bot.approvals.ports import Reply, ReplyKind
 from bot.errors import UpstreamError
 from bot.incidents.models import Incident
 from bot.slack import approval_blocks as render
 from bot.slack.approval_blocks import ActionId
+from bot.slack.clicks import ack_timed, click_channel
 from bot.slack.errors import reply_for_error
 from bot.slack.gateway import Priority, SlackGateway
 
@@ -64,11 +63,9 @@ def register(app: AsyncApp, services: BotServices) -> None:
 
 def _listener(action_id: ActionId, flow: Flow, gateway: SlackGateway) -> Callable[..., Awaitable[None]]:
     async def handle_verify_action(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        started = time.monotonic()
-        await ack()
-        metrics.ACK_SECONDS.labels("block_actions").observe(time.monotonic() - started)
+        await ack_timed(ack)
         user = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        channel = click_channel(body)
         value = str(body["actions"][0].get("value", ""))
         try:
             reply = await flow(value, user)

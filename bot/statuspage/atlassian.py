@@ -7,13 +7,10 @@ the same status and text), so a lost response never posts twice.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from bot.connections import Redis
-from bot.errors import StoreError
+from bot.connections import redis_call as _call  # one RedisError translation for every store
 from bot.keys import Keys
 from bot.statuspage.client import StatuspageClient
 from bot.statuspage.models import ComponentStatus, PageIncident, PageStatus, PageUpdate
@@ -86,10 +83,3 @@ class AtlassianStatuspage:
 
     async def _save_remote_id(self, incident_id: str, remote: str) -> None:
         await _call(self.redis.hset(self.keys.status_page(incident_id), REMOTE_FIELD, remote))
-
-
-async def _call(awaitable: Awaitable[Any]) -> Any:
-    try:
-        return await awaitable
-    except RedisError as exc:
-        raise StoreError(f"redis: {exc}") from exc

@@ -7,16 +7,12 @@ per update, written with HSETNX, so a repeated job adds nothing); an index order
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-from redis.exceptions import RedisError
 
 from bot.alerts import Severity
 from bot.connections import Redis
-from bot.errors import StoreError
+from bot.connections import redis_call as _call  # one RedisError translation for every store
 from bot.keys import Keys
 from bot.statuspage.models import (
     COMPONENT_ORDER,
@@ -130,10 +126,3 @@ class BuiltinStatusPage:
             resolved_at=datetime.fromisoformat(resolved) if resolved else None,
             updates=tuple(parsed),
         )
-
-
-async def _call(awaitable: Awaitable[Any]) -> Any:
-    try:
-        return await awaitable
-    except RedisError as exc:
-        raise StoreError(f"redis: {exc}") from exc

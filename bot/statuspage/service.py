@@ -8,16 +8,14 @@ arrive in order and a retry never posts twice.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from redis.exceptions import RedisError
-
 from bot.alerts import utcnow
 from bot.connections import Redis
+from bot.connections import redis_call as _call  # one RedisError translation for every store
 from bot.durable import DONE, FAILED, DurableJobs, JobRun, NotYet, Permanent
-from bot.errors import StoreError
 from bot.escalation.scheduler import TimerScheduler
 from bot.incidents.models import Incident
 from bot.incidents.store import IncidentStore
@@ -125,10 +123,3 @@ class StatusPageService:
         """What the page shows of the incident."""
         components = self.config.components_for(incident.service)
         return PageIncident(incident.id, incident.title, incident.severity, components, incident.triggered_at)
-
-
-async def _call(awaitable: Awaitable[Any]) -> Any:
-    try:
-        return await awaitable
-    except RedisError as exc:
-        raise StoreError(f"redis: {exc}") from exc

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from bot.connections import Redis
-from bot.durable import DONE, FAILED, Backoff, DurableJobs
+from bot.durable import DONE, FAILED, DurableJobs
 from bot.escalation.scheduler import SchedulerConfig, TimerScheduler
 from bot.escalation.timers import TimerStore
 from bot.followups.github import GitHubExporter
@@ -18,6 +18,7 @@ from bot.followups.models import TrackerExporter
 from bot.followups.service import FollowUpService
 from bot.followups.store import FollowUpStore
 from bot.incidents.store import IncidentStore
+from bot.jobs.backoff import Backoff
 from bot.keys import Keys
 from tests.conftest import Serve
 from tests.integration.followups.fake_trackers import (

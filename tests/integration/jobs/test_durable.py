@@ -9,35 +9,28 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.connections import Redis
-from bot.durable import DONE, FAILED, PENDING, Backoff, DurableJobs, JobRun, NotYet, Permanent
+from bot.durable import DEFAULT_BACKOFF, DONE, FAILED, PENDING, DurableJobs, JobRun, NotYet, Permanent
 from bot.escalation.scheduler import SchedulerConfig, TimerScheduler
 from bot.escalation.timers import TimerStore
+from bot.jobs.backoff import Backoff
+from bot.jobs.deadletter import DeadLetters
 from bot.keys import Keys
+from tests.manual_clock import ManualClock
 
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def parts(redis: Redis, keys: Keys, clock: Clock) -> tuple[DurableJobs, TimerScheduler, TimerStore]:
+def parts(redis: Redis, keys: Keys, clock: ManualClock) -> tuple[DurableJobs, TimerScheduler, TimerStore]:
     timers = TimerStore(redis, keys)
-    scheduler = TimerScheduler(timers, SchedulerConfig(tick_s=0.05), clock=clock)
-    jobs = DurableJobs(redis, keys, timers, clock=clock, backoff=Backoff(base_s=2, cap_s=60, jitter=0), max_attempts=3)
+    scheduler = TimerScheduler(timers, SchedulerConfig(tick_s=0.05), clock=clock.now)
+    backoff = Backoff(base_s=2, cap_s=60, jitter=0)
+    jobs = DurableJobs(redis, keys, timers, clock=clock.now, backoff=backoff, max_attempts=3)
     return jobs, scheduler, timers
 
 
@@ -71,7 +64,7 @@ async def test_a_job_submitted_twice_runs_once(parts: tuple[DurableJobs, TimerSc
 
 
 async def test_failures_back_off_then_succeed_with_retrying_set(
-    parts: tuple[DurableJobs, TimerScheduler, TimerStore], clock: Clock
+    parts: tuple[DurableJobs, TimerScheduler, TimerStore], clock: ManualClock
 ) -> None:
     jobs, scheduler, timers = parts
     runs: list[JobRun] = []
@@ -87,14 +80,14 @@ async def test_failures_back_off_then_succeed_with_retrying_set(
     await settle(scheduler, lambda: len(runs) == 1)
     timer = await timers.get("job:INC-2:b")
     assert timer is not None and timer.due_at == START + timedelta(seconds=2)
-    clock.advance(1.9)
+    await clock.advance(1.9)
     await settle(scheduler)
     assert len(runs) == 1  # not before its backoff
-    clock.advance(0.1)
+    await clock.advance(0.1)
     await settle(scheduler, lambda: len(runs) == 2)
     timer = await timers.get("job:INC-2:b")
-    assert timer is not None and timer.due_at == clock.now + timedelta(seconds=4)
-    clock.advance(4)
+    assert timer is not None and timer.due_at == clock.now() + timedelta(seconds=4)
+    await clock.advance(4)
     await settle(scheduler, lambda: len(runs) == 3)
     assert [(r.attempt, r.retrying) for r in runs] == [(1, False), (2, True), (3, True)]
     record = await jobs.get("INC-2", "b")
@@ -102,7 +95,7 @@ async def test_failures_back_off_then_succeed_with_retrying_set(
 
 
 async def test_gives_up_after_max_attempts_or_at_once_when_permanent(
-    parts: tuple[DurableJobs, TimerScheduler, TimerStore], clock: Clock
+    parts: tuple[DurableJobs, TimerScheduler, TimerStore], clock: ManualClock
 ) -> None:
     jobs, scheduler, _ = parts
 
@@ -118,16 +111,22 @@ async def test_gives_up_after_max_attempts_or_at_once_when_permanent(
     await jobs.submit("INC-3", "d", "refused", {})
     for _ in range(3):
         await settle(scheduler)
-        clock.advance(60)
+        await clock.advance(60)
     await settle(scheduler)
     down, refusal = await jobs.get("INC-3", "c"), await jobs.get("INC-3", "d")
     assert down is not None and (down.state, down.attempts) == (FAILED, 3) and "still down" in down.error
     assert refusal is not None and (refusal.state, refusal.attempts) == (FAILED, 1) and "401" in refusal.error
     assert sorted(await jobs.dead_jobs()) == [("INC-3", "c"), ("INC-3", "d")]
+    # The shared dead-letter set holds them, so the gauge and /readyz report them like undelivered pages.
+    dead = {d.job_id: d for d in await DeadLetters(jobs.redis, jobs.keys).list()}
+    assert set(dead) == {"job:INC-3:c", "job:INC-3:d"}
+    assert (dead["job:INC-3:c"].kind, dead["job:INC-3:c"].attempts) == ("job:down", 3)
+    assert "401" in dead["job:INC-3:d"].reason
+    assert await DeadLetters(jobs.redis, jobs.keys).readiness() is not None
 
 
 async def test_waiting_is_not_counted_as_an_attempt(
-    parts: tuple[DurableJobs, TimerScheduler, TimerStore], clock: Clock
+    parts: tuple[DurableJobs, TimerScheduler, TimerStore], clock: ManualClock
 ) -> None:
     jobs, scheduler, _ = parts
     ready = False
@@ -143,7 +142,7 @@ async def test_waiting_is_not_counted_as_an_attempt(
     await jobs.submit("INC-4", "e", "waits", {})
     for _ in range(5):
         await settle(scheduler)
-        clock.advance(0.5)
+        await clock.advance(0.5)
     ready = True
     await settle(scheduler, lambda: (seen or [0])[-1] and ready)
     await settle(scheduler)
@@ -174,10 +173,16 @@ async def test_a_record_left_unarmed_by_a_crash_is_armed_by_the_next_submit(
     assert runs == ["f"]
 
 
-def test_backoff_doubles_to_its_cap_and_jitter_stays_within_bounds() -> None:
-    fixed = Backoff(base_s=2, cap_s=30, jitter=0)
-    assert [fixed.delay(n).total_seconds() for n in (1, 2, 3, 4, 5, 6)] == [2, 4, 8, 16, 30, 30]
-    low, high = Backoff(base_s=2, cap_s=30, jitter=0.2, rand=lambda: 0.0), Backoff(base_s=2, cap_s=30, rand=lambda: 1.0)
-    assert low.delay(2).total_seconds() == pytest.approx(3.2)
-    assert high.delay(2).total_seconds() == pytest.approx(4.8)
-    assert high.delay(10).total_seconds() == 30
+def test_durable_jobs_back_off_from_2_s_doubling_to_5_min() -> None:
+    fixed = Backoff(base_s=DEFAULT_BACKOFF.base_s, cap_s=DEFAULT_BACKOFF.cap_s, jitter=0)
+    assert [fixed.delay(n) for n in (1, 2, 3, 8, 9, 12)] == [2, 4, 8, 256, 300, 300]
+    low = Backoff(base_s=2, cap_s=300, jitter=DEFAULT_BACKOFF.jitter, rand=lambda: 0.0)
+    assert low.delay(2) == pytest.approx(3.2)
+
+
+async def test_jobs_listed_dead_by_an_earlier_version_are_still_listed(
+    parts: tuple[DurableJobs, TimerScheduler, TimerStore], redis: Redis, keys: Keys
+) -> None:
+    jobs, _, _ = parts
+    await redis.zadd(keys.jobs_dead(), {"INC-9|old": START.timestamp()})
+    assert await jobs.dead_jobs() == [("INC-9", "old")]

@@ -13,9 +13,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import metrics
 from bot.errors import UpstreamError
 from bot.sandbox.emulator import SlackEmulator
-from bot.slack.clock import ManualClock
 from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.ratelimit import RateLimiter
+from tests.manual_clock import ManualMonotonicClock
 
 MakeGateway = Callable[..., Awaitable[SlackGateway]]
 
@@ -28,13 +28,13 @@ async def emulator() -> AsyncIterator[SlackEmulator]:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
+def clock() -> ManualMonotonicClock:
     """The gateway's clock; moves only when the test says so."""
-    return ManualClock()
+    return ManualMonotonicClock()
 
 
 @pytest.fixture
-async def make_gateway(emulator: SlackEmulator, clock: ManualClock) -> AsyncIterator[MakeGateway]:
+async def make_gateway(emulator: SlackEmulator, clock: ManualMonotonicClock) -> AsyncIterator[MakeGateway]:
     """Started gateways on the manual clock, with an unchanged AsyncWebClient without its own retries."""
     started: list[SlackGateway] = []
 
@@ -65,7 +65,7 @@ async def received(emulator: SlackEmulator, method: str, count: int) -> None:
 
 @pytest.mark.parametrize("method", ["usergroups.list", "bookmarks.add", "conversations.replies"])
 async def test_retry_after_30_means_one_call_per_30_seconds_then_delivery(
-    emulator: SlackEmulator, clock: ManualClock, make_gateway: MakeGateway, method: str
+    emulator: SlackEmulator, clock: ManualMonotonicClock, make_gateway: MakeGateway, method: str
 ) -> None:
     gateway = await make_gateway(deadline=600)
     channel = emulator.channel("incidents").id
@@ -99,7 +99,7 @@ async def test_retry_after_30_means_one_call_per_30_seconds_then_delivery(
 
 
 async def test_a_call_gives_up_after_its_attempts_with_a_clear_error(
-    emulator: SlackEmulator, clock: ManualClock, make_gateway: MakeGateway
+    emulator: SlackEmulator, clock: ManualMonotonicClock, make_gateway: MakeGateway
 ) -> None:
     gateway = await make_gateway(max_attempts=3, deadline=600)
     await emulator.fault("ratelimit", methods=["usergroups.list"], retry_after=30)
@@ -124,7 +124,7 @@ async def test_a_retry_after_beyond_the_deadline_fails_at_once(
 
 
 async def test_a_refused_connection_is_retried_with_backoff(
-    emulator: SlackEmulator, clock: ManualClock, make_gateway: MakeGateway
+    emulator: SlackEmulator, clock: ManualMonotonicClock, make_gateway: MakeGateway
 ) -> None:
     gateway = await make_gateway(connect_backoff=2.0)
     await emulator.fault("refuse")
@@ -140,7 +140,7 @@ async def test_a_refused_connection_is_retried_with_backoff(
 
 
 async def test_a_dead_worker_is_restarted_with_a_log_line_and_a_metric(
-    emulator: SlackEmulator, clock: ManualClock, make_gateway: MakeGateway, caplog: pytest.LogCaptureFixture
+    emulator: SlackEmulator, clock: ManualMonotonicClock, make_gateway: MakeGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     class BrokenOnce(RateLimiter):
         """A limiter whose first answer is a bug, as a crash in the worker would be."""
@@ -167,7 +167,7 @@ async def test_a_dead_worker_is_restarted_with_a_log_line_and_a_metric(
 
 
 async def test_callers_do_not_wait_forever_when_the_worker_is_gone(
-    emulator: SlackEmulator, clock: ManualClock, make_gateway: MakeGateway
+    emulator: SlackEmulator, clock: ManualMonotonicClock, make_gateway: MakeGateway
 ) -> None:
     gateway = await make_gateway(deadline=30)
     await settle()
@@ -187,7 +187,7 @@ async def test_callers_do_not_wait_forever_when_the_worker_is_gone(
 
 
 async def test_a_call_waiting_behind_a_retry_after_fails_at_its_own_deadline(
-    emulator: SlackEmulator, clock: ManualClock, make_gateway: MakeGateway
+    emulator: SlackEmulator, clock: ManualMonotonicClock, make_gateway: MakeGateway
 ) -> None:
     gateway = await make_gateway(deadline=600)
     await emulator.fault("ratelimit", methods=["bookmarks.add"], retry_after=30)

@@ -13,14 +13,14 @@ from redis.crc import key_slot
 from bot import metrics
 from bot.connections import EmbeddedValkey, Redis, make_client
 from bot.keys import Keys
-from bot.slack.clock import ManualClock
 from bot.slack.shared_budget import SharedBudget, shared_limit
+from tests.manual_clock import ManualMonotonicClock
 
 T0 = 1_700_000_000_000  # an injected Redis time, in ms
 
 
 def budget(redis: Redis, keys: Keys, **options: float) -> SharedBudget:
-    return SharedBudget(redis, keys, ManualClock(), **options)
+    return SharedBudget(redis, keys, ManualMonotonicClock(), **options)
 
 
 async def test_a_tier_lets_its_whole_count_through_then_waits_for_the_oldest_call_to_age_out(
@@ -103,7 +103,7 @@ async def test_redis_down_means_local_limits_logged_once_then_the_budget_returns
 ) -> None:
     port = free_port()
     client = make_client(f"redis://127.0.0.1:{port}/0")
-    clock = ManualClock()
+    clock = ManualMonotonicClock()
     shared = SharedBudget(client, keys, clock, retry_s=1.0)
     before = metrics.SLACK_SHARED_BUDGET_FALLBACKS._value.get()
     with caplog.at_level(logging.INFO, logger="bot.slack.shared_budget"):
@@ -134,7 +134,7 @@ async def test_redis_down_means_local_limits_logged_once_then_the_budget_returns
 
 
 async def test_a_wait_redis_gave_is_remembered_so_a_queue_of_calls_asks_once(redis: Redis, keys: Keys) -> None:
-    clock = ManualClock()
+    clock = ManualMonotonicClock()
     shared = SharedBudget(redis, keys, clock)
     assert [await shared.acquire("pins.add", None) for _ in range(20)] == [0.0] * 20  # Redis TIME
     wait = await shared.acquire("pins.add", None)

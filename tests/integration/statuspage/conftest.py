@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import pytest
 
 from bot.connections import Redis
-from bot.durable import Backoff, DurableJobs
+from bot.durable import DurableJobs
 from bot.escalation.scheduler import SchedulerConfig, TimerScheduler
 from bot.escalation.timers import TimerStore
 from bot.incidents.store import IncidentStore
+from bot.jobs.backoff import Backoff
 from bot.keys import Keys
 from bot.statuspage.models import Component, StatusPageConfig
 from tests.conftest import Serve
