@@ -24,6 +24,7 @@ from bot.escalation.policy import PageTarget, TargetKind
 from bot.escalation.scheduler import FiredTimer, TimerScheduler
 from bot.escalation.timers import ArmRequest, TimerStore
 from bot.incidents.models import EventType, Incident, Status, TimelineEvent
+from bot.incidents.pages import PageRecorder
 from bot.incidents.store import IncidentStore
 from bot.jobs.backoff import Backoff
 from bot.jobs.deadletter import DeadLetters
@@ -163,6 +164,7 @@ class PageDeliveries:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
+        self.pages = PageRecorder(store)  # the page store: sent-markers go through its RedisError translation
         self.timers = timers
         self.port = port
         self.dead_letters = dead_letters or DeadLetters(store.redis, store.keys)
@@ -177,8 +179,7 @@ class PageDeliveries:
         """Send one delivery unless it went out already; on failure re-arm with backoff (the last thing done)."""
         delivery = Delivery.from_timer(timer.incident_id or "", timer.payload)
         failures = int(timer.payload.get("failures", 0))
-        marker = self.store.keys.delivery_sent(delivery.incident_id, delivery.job_id)
-        if await self.store.redis.exists(marker):
+        if await self.pages.delivery_settled(delivery.incident_id, delivery.job_id):
             await self.dead_letters.remove(delivery.job_id)
             return
         incident = await self.store.get_incident(delivery.incident_id)
@@ -196,7 +197,9 @@ class PageDeliveries:
             await self._rearm(timer, delivery, failures, str(exc), self.config.waiting_s)
             return
         except Undeliverable as exc:
-            await self.store.redis.set(marker, "undeliverable", px=int(self.config.marker_ttl_s * 1000))
+            await self.pages.settle_delivery(
+                delivery.incident_id, delivery.job_id, "undeliverable", self.config.marker_ttl_s
+            )
             await self._settle(delivery, failures + 1, f"not sent: {exc}", "undeliverable", late)
             if delivery.medium is Medium.PAGER:
                 # People must learn the pager did not page: a warning in the channel, durable like the rest.
@@ -206,7 +209,7 @@ class PageDeliveries:
         except Exception as exc:  # every failure is retried; it is logged and, past the threshold, dead-lettered
             await self._retry(timer, delivery, failures + 1, exc)
             return
-        await self.store.redis.set(marker, "sent", px=int(self.config.marker_ttl_s * 1000))
+        await self.pages.settle_delivery(delivery.incident_id, delivery.job_id, "sent", self.config.marker_ttl_s)
         await self._settle(delivery, failures + 1, note, "late" if late else "delivered", late)
 
     async def _settle(self, delivery: Delivery, attempts: int, note: str, outcome: str, late: bool) -> None:

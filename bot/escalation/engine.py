@@ -196,9 +196,7 @@ class Escalator:
                 raise
             already = True
         cancelled = await self.timers.cancel_incident(incident_id, escalation_prefix(incident_id))
-        paged = tuple(
-            sorted(str(u) for u in await self.timers.redis.smembers(self.store.keys.incident_paged(incident_id)))
-        )
+        paged = await self.pages.paged_users(incident_id)
         by_paged = user in paged
         if not already:
             note = "paged" if by_paged else f"not paged; paged: {', '.join(paged) or 'nobody'}"

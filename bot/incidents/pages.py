@@ -75,3 +75,17 @@ class PageRecorder:
                 raise IncidentNotFound(f"no incident {incident_id}", incident=incident_id)
             await asyncio.sleep(min(0.05, 0.001 * (attempt + 1)) * random.uniform(0.5, 1.5))
         raise ConflictError(f"{incident_id}: too many concurrent writers", incident=incident_id)
+
+    async def paged_users(self, incident_id: str) -> tuple[str, ...]:
+        """Everyone paged for the incident so far, sorted."""
+        members = await _call(self.store.redis.smembers(self.store.keys.incident_paged(incident_id)))
+        return tuple(sorted(str(u) for u in members))
+
+    async def delivery_settled(self, incident_id: str, job_id: str) -> bool:
+        """Whether a page delivery already went out (or was found undeliverable)."""
+        return bool(await _call(self.store.redis.exists(self.store.keys.delivery_sent(incident_id, job_id))))
+
+    async def settle_delivery(self, incident_id: str, job_id: str, outcome: str, ttl_s: float) -> None:
+        """Mark a page delivery settled (`sent` or `undeliverable`) so a retry never sends it twice."""
+        marker = self.store.keys.delivery_sent(incident_id, job_id)
+        await _call(self.store.redis.set(marker, outcome, px=int(ttl_s * 1000)))
