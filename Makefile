@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: install test lint typecheck pytest sandbox bench clean
+.PHONY: install test lint typecheck pytest sandbox bench clean pytest-slack-modes
 
 # Two stamps: the sandbox needs only the runtime dependencies; tests add the dev tools.
 # pip's own chatter (build-backend notices) goes to a log that is shown only when the install fails.
@@ -44,3 +44,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Every Slack scenario over Socket Mode and over HTTP mode (the default run covers a representative set).
+pytest-slack-modes: install
+	RUNBOOK_TEST_ALL_SLACK_MODES=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/integration/bot tests/integration/approvals

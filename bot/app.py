@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals.service import EXPIRY_TIMER, ApprovalService
 from bot.approvals.store import ApprovalStore
-from bot.connections import Redis, RedisHandle, connect, redis_timeouts
+from bot.connections import Redis, RedisHandle
 from bot.engine.responder import RunbookResponder
 from bot.escalation.deliveries import DeliveryConfig
 from bot.escalation.engine import Escalator
@@ -28,6 +28,7 @@ from bot.escalation.loader import EscalationConfig, load_escalation
 from bot.escalation.reminders import Reminders
 from bot.escalation.scheduler import TimerScheduler
 from bot.escalation.service import EscalationService
+from bot.escalation.timer_migration import finish_migration, migrate_timers
 from bot.escalation.timers import TimerStore
 from bot.incidents.closing import ArchiveTimers
 from bot.incidents.flows import IncidentFlows
@@ -42,6 +43,8 @@ from bot.keys import Keys
 from bot.policy.roles_file import RoleBook, roles_path
 from bot.policy.rules import ActionRateLimit
 from bot.policy.trust import TrustBook, trust_path
+from bot.redis_topology import connect_configured, wait_replicas
+from bot.replicafence import ReplicaFence, fenced
 from bot.runbooks.catalog import Catalog, load_catalog
 from bot.runbooks.watcher import CatalogWatcher
 from bot.services import BotServices
@@ -51,6 +54,7 @@ from bot.slack.approval_listeners import SlackApprovalPresenter
 from bot.slack.archive import SlackChannelArchiver
 from bot.slack.clock import MonotonicClock
 from bot.slack.gateway import GatewayConfig, SlackGateway
+from bot.slack.http_mode import SlackHttpEndpoint, add_slack_routes
 from bot.slack.notifier import ChannelPolicy, SlackNotifier
 from bot.slack.paging import SlackPager, SlackReminder
 from bot.slack.ratelimit import RateLimiter
@@ -88,10 +92,10 @@ def gateway_config(settings: Settings) -> GatewayConfig:
 
 
 def shared_budget(settings: Settings, redis: Redis, keys: Keys) -> SharedBudget | None:
-    """The Slack budget shared by replicas in Redis: SLACK_SHARED_BUDGET, by default on when REDIS_URL is set."""
+    """The Slack budget shared by replicas in Redis: SLACK_SHARED_BUDGET, by default on with REDIS_URL or Sentinel."""
     enabled = settings.slack_shared_budget
     if enabled is None:
-        enabled = settings.redis_url is not None
+        enabled = settings.redis_url is not None or settings.redis_sentinels is not None
     return SharedBudget(redis, keys, MonotonicClock(), scale=settings.slack_rate_scale) if enabled else None
 
 
@@ -123,6 +127,8 @@ class BotApp:
     gateway: SlackGateway | None = None
     # One timer scheduler per process: every durable timer kind registers its handler on it.
     timers: TimerScheduler | None = None
+    # The Bolt app: fed by Socket Mode, or by /slack/events on the HTTP server when SLACK_MODE=http.
+    bolt: AsyncApp | None = None
     stakeholders: Stakeholders | None = None
     dead_letters: DeadLetters | None = None
     # Reloads the catalog when a runbook file changes (RUNBOOK_WATCH_S).
@@ -143,8 +149,9 @@ class BotApp:
 
     async def _build(self) -> BotServices:
         settings = self.settings
-        self.redis = await connect(settings.redis_url, settings.data_dir, redis_timeouts(settings))
-        keys = Keys(settings.redis_prefix)
+        self.redis = await connect_configured(settings)
+        keys = Keys(settings.redis_prefix, timer_shards=settings.timer_shards)
+        legacy_timers_leased = await migrate_timers(self.redis.client, keys)
         store = IncidentStore(
             self.redis.client,
             keys,
@@ -168,6 +175,8 @@ class BotApp:
         store.on_move = observe_move  # lifecycle timings for /metrics
         notifier = SlackNotifier(gateway, store, _channel_policy(settings))
         tasks = TaskSupervisor()
+        if legacy_timers_leased:
+            tasks.spawn(finish_migration(self.redis.client, keys), name="timer-migration")
         responder = RunbookResponder(catalog, settings, post_message=gateway.post_message)
         timer_store = TimerStore(self.redis.client, keys)
         self.timers = TimerScheduler(timer_store)
@@ -257,6 +266,9 @@ class BotApp:
             client=services.gateway.client, request_verification_enabled=False, process_before_response=False
         )
         listeners.register(bolt, services)
+        self.bolt = bolt
+        if self.settings.slack_mode == "http":
+            return  # Slack POSTs to the HTTP server instead: see _start_web
         token = self.settings.slack_app_token.get_secret_value() if self.settings.slack_app_token else ""
         self.socket = AsyncSocketModeHandler(bolt, token)
         await self.socket.connect_async()  # type: ignore[no-untyped-call]
@@ -266,7 +278,14 @@ class BotApp:
         web_app = build_web_app(
             self.readiness, self.settings.webhook_max_body_bytes, before_metrics=refresh, degraded=self.degraded
         )
-        add_alert_routes(web_app, self.settings, services.flows)
+        assert self.redis is not None
+        settings = self.settings
+        fence = ReplicaFence(
+            self.redis.client, Keys(settings.redis_prefix), wait_replicas(settings), settings.redis_wait_timeout_ms
+        )
+        add_alert_routes(web_app, settings, fenced(services.flows, fence))
+        if self.settings.slack_mode == "http" and self.bolt is not None:
+            add_slack_routes(web_app, self._slack_endpoint(self.bolt))
         if self.stakeholders is not None and self.stakeholders.builtin_page is not None:
             add_status_routes(web_app, self.stakeholders.builtin_page)
         # Behind the connection guard: header deadline and connection cap (docs/intake.md, "Hostile clients").
@@ -276,11 +295,22 @@ class BotApp:
         self.web_runner = server.runner
         self.http_port = server.port
 
+    def _slack_endpoint(self, bolt: AsyncApp) -> SlackHttpEndpoint:
+        secret = self.settings.slack_signing_secret
+        return SlackHttpEndpoint(
+            bolt,
+            secret.get_secret_value() if secret else "",
+            max_body_bytes=self.settings.webhook_max_body_bytes,
+            body_timeout_s=self.settings.webhook_body_timeout_s,
+        )
+
     async def readiness(self) -> dict[str, CheckResult]:
-        """Redis answering (within a bound, else the reason) and Socket Mode connected."""
+        """Redis answering (within a bound, else the reason) and Socket Mode connected (HTTP mode: route served)."""
         redis_ok: CheckResult = "not connected"
         if self.redis is not None:
             redis_ok = await ping_within(self.redis.client.ping, READINESS_REDIS_S)
+        if self.settings.slack_mode == "http":
+            return {"redis": redis_ok, "slack_http": self.bolt is not None and self.web_runner is not None}
         socket_ok = False
         if self.socket is not None:
             socket_ok = await self.socket.client.is_connected()
@@ -302,6 +332,7 @@ class BotApp:
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
             self.socket = None
+        self.bolt = None
         if self.services is not None and self.services.approvals is not None:
             # Running steps get up to their own timeout, then are killed and marked interrupted.
             await self.services.approvals.stop_executions()

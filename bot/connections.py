@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -112,8 +113,55 @@ def redis_timeouts(settings: Settings) -> RedisTimeouts:
     )
 
 
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+def cluster_url(url: str) -> str | None:
+    """The plain seed URL when `url` names a Redis Cluster (`redis+cluster://`), else None."""
+    scheme, sep, rest = url.partition("://")
+    return f"{CLUSTER_SCHEMES[scheme]}://{rest}" if sep and scheme in CLUSTER_SCHEMES else None
+
+
+class ReadyCluster(RedisCluster):
+    """RedisCluster that finishes discovering the cluster before a command goes out.
+
+    Several first commands issued at once on a fresh client otherwise race its discovery and fail
+    (a connection without a writer); waiting for `initialize` first avoids that.
+    """
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        """Run one command once the slot map is known."""
+        if self._initialize:
+            await self.initialize()
+        return await super().execute_command(*args, **kwargs)
+
+
+def make_cluster_client(seed_url: str, max_connections: int = 50, timeouts: RedisTimeouts | None = None) -> Redis:
+    """An asyncio Redis Cluster client (slot map from any seed node) with the same timeouts as `make_client`."""
+    t = timeouts or RedisTimeouts()
+    cluster = ReadyCluster.from_url(
+        seed_url,
+        decode_responses=True,
+        # Per node; the cluster client has no blocking pool, so a burst beyond it fails fast instead of waiting.
+        max_connections=max_connections,
+        socket_timeout=t.socket_s,
+        socket_connect_timeout=t.connect_s,
+        health_check_interval=t.health_check_s,
+        # A moved slot or a failed-over primary: refresh the slot map and try again, a few times.
+        retry=Retry(NoBackoff(), 3, supported_errors=(RedisConnectionError,)),
+    )
+    # The stores use only the command API both clients share (single-slot scripts, split pipelines).
+    return cast(Redis, cluster)
+
+
 def make_client(url: str, max_connections: int = 50, timeouts: RedisTimeouts | None = None) -> Redis:
-    """A pooled asyncio client that decodes replies to str; bursts wait (bounded) for a free connection."""
+    """A pooled asyncio client that decodes replies to str; bursts wait (bounded) for a free connection.
+
+    A `redis+cluster://` URL (any node of the cluster) gives a Redis Cluster client instead.
+    """
+    seed = cluster_url(url)
+    if seed is not None:
+        return make_cluster_client(seed, max_connections * 4, timeouts)
     t = timeouts or RedisTimeouts()
     # A blocking pool bounds the connections one process opens; the default pool fails under bursts instead.
     # One immediate retry on a broken connection (a restarted server) only; a timeout is never retried, so
@@ -146,6 +194,23 @@ async def connect(url: str | None, data_dir: Path, timeouts: RedisTimeouts | Non
             embedded.stop()
         raise StoreError(f"cannot reach Redis at {redact_url(url)}: {exc}") from exc
     return RedisHandle(client=client, url=url, embedded=embedded)
+
+
+def is_cluster(client: Redis) -> bool:
+    """Whether the client talks to a Redis Cluster."""
+    return isinstance(client, RedisCluster)
+
+
+async def queue_script(pipe: Any, script: Any, keys: Sequence[str], args: Sequence[str | float]) -> None:
+    """Queue a registered script on a pipeline (executed with the pipeline).
+
+    A cluster pipeline sends it as EVAL: it does not load scripts on the nodes first, and a node that
+    never saw the script (a new primary after a fail-over) would answer NOSCRIPT.
+    """
+    if isinstance(pipe, ClusterPipeline):
+        pipe.eval(script.script, len(keys), *keys, *args)
+    else:
+        await script(keys=list(keys), args=list(args), client=pipe)
 
 
 async def delete_matching(client: Redis, pattern: str, batch: int = 500) -> int:

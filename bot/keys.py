@@ -1,13 +1,16 @@
 """Every Redis key of runbook-bot, built here and nowhere else.
 
 Keys of one incident share the hash tag `{INC-n}`, so every script that touches one
-incident stays in one Redis Cluster slot. Cross-incident keys (counters, group map,
-indexes, audit, timers) are single keys used by single-key commands or scripts.
+incident stays in one Redis Cluster slot. Timers are sharded by the hash tag `{timers:s}`
+(the shard derived from the timer id): a shard's due set, leased set, records and fired
+markers share one slot. Cross-incident keys (counters, group map, indexes, audit) are
+single keys used by single-key commands or scripts. See docs/redis.md.
 """
 
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass
 
 DEFAULT_PREFIX = "rb"
@@ -18,6 +21,8 @@ class Keys:
     """Key builder bound to one prefix (tests use a unique prefix each)."""
 
     prefix: str = DEFAULT_PREFIX
+    # How many timer shards (`{timers:0}` … `{timers:n-1}`); fixed for a deployment (docs/redis.md).
+    timer_shards: int = 8
 
     def incident_counter(self) -> str:
         """Counter that numbers incidents INC-1, INC-2, ..."""
@@ -88,17 +93,24 @@ class Keys:
         """Stream of audit events across all incidents."""
         return f"{self.prefix}:audit"
 
-    def timers_due(self) -> str:
-        """Sorted set of timer ids scored by due time (epoch seconds)."""
-        return f"{self.prefix}:timers:due"
+    def timer_shard(self, timer_id: str) -> int:
+        """The shard holding a timer: a stable hash of its id."""
+        return zlib.crc32(timer_id.encode()) % self.timer_shards
 
-    def timers_leased(self) -> str:
-        """Sorted set of claimed timer ids scored by lease expiry."""
-        return f"{self.prefix}:timers:leased"
+    def _timer_tag(self, shard: int) -> str:
+        return f"{self.prefix}:{{timers:{shard}}}"
+
+    def timers_due(self, shard: int = 0) -> str:
+        """Sorted set of one shard's timer ids scored by due time (epoch seconds)."""
+        return f"{self._timer_tag(shard)}:due"
+
+    def timers_leased(self, shard: int = 0) -> str:
+        """Sorted set of one shard's claimed timer ids scored by lease expiry."""
+        return f"{self._timer_tag(shard)}:leased"
 
     def timer(self, timer_id: str) -> str:
-        """Hash holding one timer's record."""
-        return f"{self.prefix}:timer:{timer_id}"
+        """Hash holding one timer's record, in its shard."""
+        return f"{self._timer_tag(self.timer_shard(timer_id))}:timer:{timer_id}"
 
     def incident_timers(self, incident_id: str) -> str:
         """Set of the timer ids armed for one incident."""
@@ -124,17 +136,37 @@ class Keys:
         """Set of the Slack event ids already applied to one incident (retries do nothing twice)."""
         return f"{self.prefix}:{{{incident_id}}}:slack-events"
 
-    def timer_record_prefix(self) -> str:
-        """Common start of every timer record key; the claim script appends the timer id."""
-        return self.timer("")
+    def timer_record_prefix(self, shard: int = 0) -> str:
+        """Common start of one shard's timer record keys; the claim script appends the timer id (same slot)."""
+        return f"{self._timer_tag(shard)}:timer:"
 
     def timer_fired(self, timer_id: str, generation: str) -> str:
-        """Marker that one arming (generation) of a timer has run its handler."""
-        return f"{self.timer_fired_prefix()}{timer_id}:{generation}"
+        """Marker that one arming (generation) of a timer has run its handler, in the timer's shard."""
+        return f"{self.timer_fired_prefix(self.timer_shard(timer_id))}{timer_id}:{generation}"
 
-    def timer_fired_prefix(self) -> str:
-        """Common start of every fired marker; the claim script appends `id:generation`."""
-        return f"{self.prefix}:timer-fired:"
+    def timer_fired_prefix(self, shard: int = 0) -> str:
+        """Common start of one shard's fired markers; the claim script appends `id:generation` (same slot)."""
+        return f"{self._timer_tag(shard)}:fired:"
+
+    def timer_layout(self) -> str:
+        """The timer shard count this deployment's timers are stored under (written once, checked at start)."""
+        return f"{self.prefix}:timers:shards"
+
+    def legacy_timers_due(self) -> str:
+        """Due set of the unsharded timer layout (before sharding); read only by the migration."""
+        return f"{self.prefix}:timers:due"
+
+    def legacy_timers_leased(self) -> str:
+        """Leased set of the unsharded timer layout; read only by the migration."""
+        return f"{self.prefix}:timers:leased"
+
+    def legacy_timer(self, timer_id: str) -> str:
+        """Timer record of the unsharded layout; read only by the migration."""
+        return f"{self.prefix}:timer:{timer_id}"
+
+    def legacy_timer_fired(self, timer_id: str, generation: str) -> str:
+        """Fired marker of the unsharded layout; read only by the migration."""
+        return f"{self.prefix}:timer-fired:{timer_id}:{generation}"
 
     def executions(self) -> str:
         """Sorted set of running (or unsettled) step executions, `incident/approval`, scored by lease expiry."""
@@ -171,6 +203,10 @@ class Keys:
     def followup_index(self) -> str:
         """Sorted set of the incident ids that have follow-ups, scored by the latest one's time."""
         return f"{self.prefix}:followups"
+
+    def replica_fence(self) -> str:
+        """Key a webhook writes just before WAIT, so the wait covers every earlier write (bot/replicafence.py)."""
+        return f"{self.prefix}:replica-fence"
 
     def delivery_sent(self, incident_id: str, job_id: str) -> str:
         """Marker that one page delivery (page, channel, target) went out; a retry sees it and sends nothing."""

@@ -128,6 +128,27 @@ class Settings(BaseSettings):
     # and how long after closing the channel is archived (a durable timer; 0 archives at once).
     close_requires: str = "postmortem,followups"
     archive_after_hours: float = Field(default=24.0, ge=0)
+    # Grafana's webhook HMAC signature, an alternative to the bearer token (docs/intake.md, "Authentication").
+    grafana_webhook_secret: SecretStr | None = None
+    grafana_signature_header: str = "X-Grafana-Alerting-Signature"
+    grafana_timestamp_header: str = "X-Grafana-Alerting-Signature-Timestamp"
+    grafana_signature_max_age_s: float = Field(default=300.0, gt=0)
+    # How Slack reaches the bot: "socket" (Socket Mode, outbound WebSocket, needs SLACK_APP_TOKEN) or "http"
+    # (Events API, interactivity and slash commands POSTed to /slack/events, needs SLACK_SIGNING_SECRET).
+    slack_mode: Literal["socket", "http"] = "socket"
+
+    # Redis topologies (docs/redis.md). REDIS_URL may also be `redis+cluster://host:port` (any cluster node).
+    redis_cluster: bool = False
+    # Sentinel: `host:port,host:port,…` of the sentinels and the name they monitor; REDIS_URL is then unused.
+    redis_sentinels: str | None = None
+    redis_sentinel_master: str = "mymaster"
+    redis_password: SecretStr | None = None
+    # Webhooks answer only after this many replicas acknowledged their writes (WAIT), or the timeout passed.
+    # Unset: 1 when Sentinel is configured, else 0 (no WAIT).
+    redis_wait_replicas: int | None = Field(default=None, ge=0)
+    redis_wait_timeout_ms: int = Field(default=500, ge=1)
+    # Timer shards (hash tags `{timers:0}` …); fixed once timers are stored (docs/redis.md, "Timer shards").
+    timer_shards: int = Field(default=8, ge=1, le=1024)
 
     @field_validator("close_requires")
     @classmethod
@@ -163,12 +184,18 @@ class Settings(BaseSettings):
             name
             for name, value in (
                 ("SLACK_BOT_TOKEN", self.slack_bot_token),
-                ("SLACK_APP_TOKEN", self.slack_app_token),
+                self._slack_mode_secret(),
             )
             if value is None or not value.get_secret_value()
         ]
         if missing:
             raise ConfigError("missing settings: " + ", ".join(missing), fields=missing)
+
+    def _slack_mode_secret(self) -> tuple[str, SecretStr | None]:
+        # Socket Mode opens its WebSocket with the app token; HTTP mode checks requests with the signing secret.
+        if self.slack_mode == "http":
+            return ("SLACK_SIGNING_SECRET", self.slack_signing_secret)
+        return ("SLACK_APP_TOKEN", self.slack_app_token)
 
 
 def env_names() -> list[str]:

@@ -36,7 +36,16 @@ def _reachable(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """REDIS_URL when set and reachable, otherwise one embedded Valkey for the session."""
+    """REDIS_URL when set and reachable, otherwise one embedded Valkey for the session.
+
+    With RB_TEST_REDIS_CLUSTER=1, a three-node Redis Cluster started for the session (docs/redis.md).
+    """
+    if os.environ.get("RB_TEST_REDIS_CLUSTER") == "1":
+        from tests.redis_servers import redis_cluster
+
+        with tempfile.TemporaryDirectory(prefix="rb-test-cluster-") as tmp, redis_cluster(Path(tmp)) as nodes:
+            yield f"redis+cluster://127.0.0.1:{nodes[0].port}"
+        return
     if _ORIGINAL_REDIS_URL and _reachable(_ORIGINAL_REDIS_URL):
         yield _ORIGINAL_REDIS_URL
         return
@@ -94,3 +103,24 @@ async def serve() -> AsyncIterator[Serve]:
     yield start
     for runner in runners:
         await runner.cleanup()
+
+
+@pytest.fixture(params=["socket", "http"])
+def slack_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a scenario over Socket Mode, then again over HTTP with signed requests (SLACK_MODE)."""
+    mode = str(request.param)
+    monkeypatch.setenv("SLACK_MODE", mode)
+    return mode
+
+
+# The suite's time budget runs a representative set of scenarios over both modes (slack_mode); the slower
+# rest (slack_mode_all) runs over HTTP too when RUNBOOK_TEST_ALL_SLACK_MODES=1 (`make pytest-slack-modes`).
+ALL_SLACK_MODES = ["socket", "http"] if os.environ.get("RUNBOOK_TEST_ALL_SLACK_MODES") == "1" else ["socket"]
+
+
+@pytest.fixture(params=ALL_SLACK_MODES)
+def slack_mode_all(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Socket Mode, and HTTP mode as well when every scenario is asked to run over both."""
+    mode = str(request.param)
+    monkeypatch.setenv("SLACK_MODE", mode)
+    return mode

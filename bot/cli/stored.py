@@ -17,6 +17,7 @@ from bot.errors import InvalidInput
 from bot.incidents.models import Incident
 from bot.incidents.store import IncidentStore
 from bot.keys import Keys
+from bot.redis_topology import connect_configured
 from bot.sandbox.statefile import read_state, state_path
 from bot.settings import Settings, load_settings
 
@@ -52,7 +53,12 @@ async def stored_incidents() -> AsyncIterator[IncidentStore]:
     source = source_of(settings)
     if source.note:
         print(source.note, file=sys.stderr)
-    handle = await connect(source.redis_url, settings.data_dir, redis_timeouts(settings))
+    # The sandbox's own store is one node; otherwise the configured topology (Sentinel, Cluster, one node).
+    handle = (
+        await connect(source.redis_url, settings.data_dir, redis_timeouts(settings))
+        if source.note
+        else await connect_configured(settings)
+    )
     try:
         yield IncidentStore(handle.client, Keys(source.prefix))
     finally:

@@ -1,8 +1,11 @@
-"""Durable timers in Redis: a sorted set of due times, a hash per timer, leases claimed by one Lua script.
+"""Durable timers in Redis: per shard a sorted set of due times, a hash per timer, leases claimed by one Lua script.
 
 Delivery is at-least-once with idempotent completion: a claim moves a timer from the due set to the
 leased set under a fresh token; `complete` marks the arming done and removes the timer only while that
-token still holds it; a lease that runs out sends the timer back to the due set. See docs/escalation.md.
+token still holds it; a lease that runs out sends the timer back to the due set. Timers are spread over
+`Keys.timer_shards` shards (hash tag `{timers:s}`, the shard derived from the id) so every script touches
+one Redis Cluster slot; a claim takes from every shard in one pipelined round. See docs/escalation.md
+and docs/redis.md.
 """
 
 from __future__ import annotations
@@ -16,93 +19,10 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from bot.connections import Redis
+from bot.connections import Redis, queue_script
 from bot.errors import StoreError
+from bot.escalation.timer_scripts import ARM, CANCEL, CLAIM, COMPLETE, EXTEND, REQUEUE, RETRY
 from bot.keys import Keys
-
-# Timer records are found by appending the id to a key prefix built in bot/keys.py; these scripts
-# therefore touch keys they are not given (fine on one Redis or Valkey, not on Redis Cluster).
-ARM = """
-redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[3], 'id', ARGV[1], 'due', ARGV[2], 'kind', ARGV[3], 'payload', ARGV[4],
-  'incident', ARGV[5], 'generation', ARGV[6], 'token', '', 'attempts', 0, 'set', ARGV[7])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-if ARGV[7] ~= '' then redis.call('SADD', ARGV[7], ARGV[1]) end
-return 1
-"""
-
-CLAIM = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
-for i, id in ipairs(ids) do
-  redis.call('ZREM', KEYS[1], id)
-  local rec = ARGV[5] .. id
-  local gen = redis.call('HGET', rec, 'generation')
-  if gen and redis.call('EXISTS', ARGV[6] .. id .. ':' .. gen) == 1 then
-    -- This arming already ran (its claimant finished after losing the lease): finish it here.
-    local set = redis.call('HGET', rec, 'set')
-    redis.call('DEL', rec)
-    if set and set ~= '' then redis.call('SREM', set, id) end
-  elseif gen then
-    local token = ARGV[4] .. ':' .. i
-    local attempts = redis.call('HINCRBY', rec, 'attempts', 1)
-    redis.call('HSET', rec, 'token', token)
-    redis.call('ZADD', KEYS[2], ARGV[3], id)
-    local f = redis.call('HMGET', rec, 'kind', 'due', 'payload', 'incident', 'generation')
-    out[#out + 1] = {id, token, f[1], f[2], f[3], f[4], f[5], tostring(attempts)}
-  end
-end
-return out
-"""
-
-REQUEUE = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(ids) do
-  redis.call('ZREM', KEYS[1], id)
-  local rec = ARGV[2] .. id
-  local due = redis.call('HGET', rec, 'due')
-  if due then
-    redis.call('HSET', rec, 'token', '')
-    redis.call('ZADD', KEYS[2], due, id)
-  end
-end
-return #ids
-"""
-
-EXTEND = """
-if redis.call('HGET', KEYS[2], 'token') ~= ARGV[2] then return 0 end
-redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
-return 1
-"""
-
-RETRY = """
-if redis.call('HGET', KEYS[3], 'token') ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[3], 'token', '')
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-return 1
-"""
-
-# The done marker is written even when the token no longer holds the timer: the handler did run,
-# so whoever re-claimed this arming must skip it.
-COMPLETE = """
-redis.call('SET', KEYS[3], 'done', 'NX', 'PX', ARGV[3])
-if redis.call('HGET', KEYS[2], 'token') ~= ARGV[2] then return 0 end
-local set = redis.call('HGET', KEYS[2], 'set')
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2])
-if set and set ~= '' then redis.call('SREM', set, ARGV[1]) end
-return 1
-"""
-
-CANCEL = """
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-local set = redis.call('HGET', KEYS[3], 'set')
-if set and set ~= '' then redis.call('SREM', set, ARGV[1]) end
-return redis.call('DEL', KEYS[3])
-"""
 
 
 @dataclass(frozen=True)
@@ -150,21 +70,13 @@ class TimerStore:
         self._retry = redis.register_script(RETRY)
         self._complete = redis.register_script(COMPLETE)
         self._cancel = redis.register_script(CANCEL)
+        self._rotation = 0
 
     async def arm(
         self, timer_id: str, due_at: datetime, kind: str, payload: dict[str, Any], incident_id: str | None = None
     ) -> str:
         """Arm (or re-arm, replacing) a timer; returns the new generation."""
-        generation = uuid.uuid4().hex
-        group = self.keys.incident_timers(incident_id) if incident_id else ""
-        k = self.keys
-        await _call(
-            self._arm(
-                keys=[k.timers_due(), k.timers_leased(), k.timer(timer_id)],
-                args=[timer_id, _ts(due_at), kind, json.dumps(payload), incident_id or "", generation, group],
-            )
-        )
-        return generation
+        return (await self.arm_many([ArmRequest(timer_id, due_at, kind, payload, incident_id)]))[0]
 
     async def arm_many(self, timers: Sequence[ArmRequest]) -> list[str]:
         """Arm many timers in one pipelined round trip; returns their generations."""
@@ -173,6 +85,9 @@ class TimerStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for t, generation in zip(timers, generations, strict=True):
                 group = k.incident_timers(t.incident_id) if t.incident_id else ""
+                if group:
+                    # Another slot than the timer's: listed first (a separate command), so a cancel finds it.
+                    pipe.sadd(group, t.timer_id)
                 args: list[str | float] = [
                     t.timer_id,
                     _ts(t.due_at),
@@ -182,49 +97,76 @@ class TimerStore:
                     generation,
                     group,
                 ]
-                await self._arm(keys=[k.timers_due(), k.timers_leased(), k.timer(t.timer_id)], args=args, client=pipe)
+                shard = k.timer_shard(t.timer_id)
+                keys = [k.timers_due(shard), k.timers_leased(shard), k.timer(t.timer_id)]
+                await queue_script(pipe, self._arm, keys, args)
             await _call(pipe.execute())
         return generations
 
     async def claim_due(self, now: datetime, limit: int, lease_s: float) -> list[ClaimedTimer]:
-        """Atomically lease up to `limit` timers due at `now`, each under a unique token."""
+        """Atomically lease up to `limit` timers due at `now`, each under a unique token, from every shard.
+
+        Each round gives every shard that may still hold due timers an equal share of what is left (one
+        pipelined round trip); fewer than `limit` come back only when no shard has more due.
+        """
         k = self.keys
-        rows = await _call(
-            self._claim(
-                keys=[k.timers_due(), k.timers_leased()],
-                args=[
-                    _ts(now),
-                    limit,
-                    _ts(now) + lease_s,
-                    uuid.uuid4().hex,
-                    k.timer_record_prefix(),
-                    k.timer_fired_prefix(),
-                ],
-            )
-        )
-        return [_claimed(row) for row in rows]
+        base = uuid.uuid4().hex
+        found: list[ClaimedTimer] = []
+        # The first shard asked rotates, so a remainder share never always favours the same shard.
+        self._rotation = (self._rotation + 1) % k.timer_shards
+        open_shards = [(self._rotation + i) % k.timer_shards for i in range(k.timer_shards)]
+        round_no = 0
+        while open_shards and len(found) < limit:
+            round_no += 1
+            left = limit - len(found)
+            share, extra = divmod(left, len(open_shards))
+            shares = [(s, share + (1 if i < extra else 0)) for i, s in enumerate(open_shards)]
+            asks = [(s, n) for s, n in shares if n > 0]
+            # A share smaller than the shard count leaves some shards unasked this round; they stay open.
+            unasked = [s for s, n in shares if n == 0]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for shard, n in asks:
+                    args: list[str | float] = [
+                        _ts(now),
+                        n,
+                        _ts(now) + lease_s,
+                        f"{base}:{round_no}:{shard}",
+                        k.timer_record_prefix(shard),
+                        k.timer_fired_prefix(shard),
+                    ]
+                    await queue_script(pipe, self._claim, [k.timers_due(shard), k.timers_leased(shard)], args)
+                replies = await _call(pipe.execute())
+            # A shard that filled its share may hold more; one that did not is drained for this call.
+            open_shards = [s for (s, n), rows in zip(asks, replies, strict=True) if len(rows) >= n] + unasked
+            found += [_claimed(row) for rows in replies for row in rows]
+        return found
 
     async def requeue_expired_leases(self, now: datetime, limit: int = 1000) -> int:
-        """Send timers whose lease ran out back to the due set at their original due time."""
+        """Send timers whose lease ran out back to the due set at their original due time (every shard)."""
         k = self.keys
-        args: list[str | float] = [_ts(now), k.timer_record_prefix(), limit]
-        return int(await _call(self._requeue(keys=[k.timers_leased(), k.timers_due()], args=args)))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for shard in range(k.timer_shards):
+                args: list[str | float] = [_ts(now), k.timer_record_prefix(shard), limit]
+                await queue_script(pipe, self._requeue, [k.timers_leased(shard), k.timers_due(shard)], args)
+            return sum(int(n) for n in await _call(pipe.execute()))
 
     async def extend(self, timer_id: str, token: str, now: datetime, lease_s: float) -> bool:
         """Renew a lease still held under `token`."""
-        keys = [self.keys.timers_leased(), self.keys.timer(timer_id)]
+        shard = self.keys.timer_shard(timer_id)
+        keys = [self.keys.timers_leased(shard), self.keys.timer(timer_id)]
         return bool(await _call(self._extend(keys=keys, args=[timer_id, token, _ts(now) + lease_s])))
 
     async def retry(self, timer_id: str, token: str, at: datetime) -> bool:
         """Give a held timer back to the due set at `at` (after a failed handler)."""
         k = self.keys
-        keys = [k.timers_due(), k.timers_leased(), k.timer(timer_id)]
+        shard = k.timer_shard(timer_id)
+        keys = [k.timers_due(shard), k.timers_leased(shard), k.timer(timer_id)]
         return bool(await _call(self._retry(keys=keys, args=[timer_id, token, _ts(at)])))
 
     async def complete(self, timer_id: str, claim_token: str, generation: str) -> bool:
         """Mark this arming fired and remove the timer if `claim_token` still holds it."""
         k = self.keys
-        keys = [k.timers_leased(), k.timer(timer_id), k.timer_fired(timer_id, generation)]
+        keys = [k.timers_leased(k.timer_shard(timer_id)), k.timer(timer_id), k.timer_fired(timer_id, generation)]
         return bool(await _call(self._complete(keys=keys, args=[timer_id, claim_token, self.marker_ttl_ms])))
 
     async def complete_many(self, claims: Sequence[ClaimedTimer]) -> list[bool]:
@@ -232,8 +174,8 @@ class TimerStore:
         k = self.keys
         async with self.redis.pipeline(transaction=False) as pipe:
             for c in claims:
-                keys = [k.timers_leased(), k.timer(c.id), k.timer_fired(c.id, c.generation)]
-                await self._complete(keys=keys, args=[c.id, c.token, self.marker_ttl_ms], client=pipe)
+                keys = [k.timers_leased(k.timer_shard(c.id)), k.timer(c.id), k.timer_fired(c.id, c.generation)]
+                await queue_script(pipe, self._complete, keys, [c.id, c.token, self.marker_ttl_ms])
             return [bool(r) for r in await _call(pipe.execute())]
 
     async def already_fired(self, timer_id: str, generation: str) -> bool:
@@ -243,7 +185,8 @@ class TimerStore:
     async def cancel(self, timer_id: str) -> bool:
         """Disarm a timer whether due or leased; True if it existed."""
         k = self.keys
-        keys = [k.timers_due(), k.timers_leased(), k.timer(timer_id)]
+        shard = k.timer_shard(timer_id)
+        keys = [k.timers_due(shard), k.timers_leased(shard), k.timer(timer_id)]
         return bool(await _call(self._cancel(keys=keys, args=[timer_id])))
 
     async def cancel_incident(self, incident_id: str, id_prefix: str = "") -> int:
@@ -266,15 +209,23 @@ class TimerStore:
         return sorted(found, key=lambda r: (r.due_at, r.id))
 
     async def next_due(self) -> datetime | None:
-        """Due time of the soonest unclaimed timer."""
-        rows = await _call(self.redis.zrange(self.keys.timers_due(), 0, 0, withscores=True))
-        return datetime.fromtimestamp(rows[0][1], UTC) if rows else None
+        """Due time of the soonest unclaimed timer, over every shard."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for shard in range(self.keys.timer_shards):
+                pipe.zrange(self.keys.timers_due(shard), 0, 0, withscores=True)
+            replies = await _call(pipe.execute())
+        soonest = [rows[0][1] for rows in replies if rows]
+        return datetime.fromtimestamp(min(soonest), UTC) if soonest else None
 
     async def counts(self) -> tuple[int, int]:
-        """(due, leased) timer counts."""
-        due = await _call(self.redis.zcard(self.keys.timers_due()))
-        leased = await _call(self.redis.zcard(self.keys.timers_leased()))
-        return int(due), int(leased)
+        """(due, leased) timer counts over every shard."""
+        k = self.keys
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for shard in range(k.timer_shards):
+                pipe.zcard(k.timers_due(shard))
+                pipe.zcard(k.timers_leased(shard))
+            replies = await _call(pipe.execute())
+        return sum(int(n) for n in replies[0::2]), sum(int(n) for n in replies[1::2])
 
 
 def _ts(at: datetime) -> float:

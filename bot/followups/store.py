@@ -32,10 +32,10 @@ class FollowUpStore:
             created_by=actor,
             created_at=at,
         )
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.followups(incident_id), item.id, item.model_dump_json())
-            pipe.zadd(self.keys.followup_index(), {incident_id: at.timestamp()})
-            await _call(pipe.execute())
+        # The index lives in another Redis Cluster slot: written first, as its own command, so a listed
+        # incident may have no follow-up yet (read as none) but a stored follow-up is never unlisted.
+        await _call(self.redis.zadd(self.keys.followup_index(), {incident_id: at.timestamp()}))
+        await _call(self.redis.hset(self.keys.followups(incident_id), item.id, item.model_dump_json()))
         return item
 
     async def get(self, incident_id: str, followup_id: str) -> FollowUp | None:

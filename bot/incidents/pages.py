@@ -14,7 +14,7 @@ from bot.errors import ConflictError, IncidentNotFound, StoreError
 from bot.incidents import scripts
 from bot.incidents.models import Incident, TimelineEvent
 from bot.incidents.store import IncidentStore
-from bot.jobs.arming import arm_specs
+from bot.jobs.arming import arm_outside, arm_specs, inside
 
 if TYPE_CHECKING:
     from bot.escalation.timers import ArmRequest
@@ -45,6 +45,9 @@ class PageRecorder:
             incident = await self.store.get_incident_or_raise(incident_id)
             version = incident.version
             event = check(incident)
+            # On a cluster the deliveries live in other slots: armed before the page is recorded, so a
+            # recorded page never lacks them (a delivery that already went out sends nothing again).
+            await _call(arm_outside(self.store.redis, k, timers))
             result = await _call(
                 self._record(
                     keys=[
@@ -52,8 +55,6 @@ class PageRecorder:
                         k.timeline(incident_id),
                         k.pages_recorded(incident_id),
                         k.incident_paged(incident_id),
-                        k.timers_due(),
-                        k.timers_leased(),
                     ],
                     args=[
                         version,
@@ -62,8 +63,7 @@ class PageRecorder:
                         json.dumps([event.to_fields()]),
                         page_id,
                         json.dumps(list(paged_users)),
-                        arm_specs(k, timers),
-                        k.timer_record_prefix(),
+                        arm_specs(k, inside(self.store.redis, timers)),
                     ],
                 )
             )

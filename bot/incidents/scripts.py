@@ -68,8 +68,8 @@ return 1
 """
 
 # CREATE, plus the incident's first durable timers (provisioning guard, escalation) in the same write.
-# KEYS: incident hash, timeline, alerts-seen set, timers due, timers leased.
-# ARGV: data, maxlen, events, first delivery id or '', timers (JSON), timer record prefix.
+# KEYS: incident hash, timeline, alerts-seen set.
+# ARGV: data, maxlen, events, first delivery id or '', timers (JSON, each naming its keys; bot/jobs/arming.py).
 CREATE_AND_ARM = (
     """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -77,14 +77,14 @@ redis.call('HSET', KEYS[1], 'data', ARGV[1], 'version', 1)
 if ARGV[4] ~= '' then redis.call('SADD', KEYS[3], ARGV[4]) end
 """
     + _XADD_EVENTS.replace("EVENTS_ARG", "3").replace("MAXLEN_ARG", "2")
-    + arm_timers_lua(arms_arg=5, prefix_arg=6, due_key=4, leased_key=5)
+    + arm_timers_lua(arms_arg=5)
     + "return 1"
 )
 
 # A page: compare-and-set the incident, append its event, remember the page id and who was paged,
 # and arm one delivery job per target and channel, all at once.
-# KEYS: incident hash, timeline, recorded pages set, paged users set, timers due, timers leased.
-# ARGV: expected version, data, maxlen, events, page id, paged users (JSON), timers (JSON), timer prefix.
+# KEYS: incident hash, timeline, recorded pages set, paged users set.
+# ARGV: expected version, data, maxlen, events, page id, paged users (JSON), timers (JSON, each naming its keys).
 # Returns 1 recorded, 0 version moved on, -2 incident gone, -3 page already recorded.
 RECORD_PAGE = (
     """
@@ -97,6 +97,6 @@ redis.call('SADD', KEYS[3], ARGV[5])
 for _, user in ipairs(cjson.decode(ARGV[6])) do redis.call('SADD', KEYS[4], user) end
 """
     + _XADD_EVENTS.replace("EVENTS_ARG", "4").replace("MAXLEN_ARG", "3")
-    + arm_timers_lua(arms_arg=7, prefix_arg=8, due_key=5, leased_key=6)
+    + arm_timers_lua(arms_arg=7)
     + "return 1"
 )

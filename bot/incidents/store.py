@@ -20,7 +20,7 @@ from bot.errors import ConflictError, IncidentNotFound, StoreError
 from bot.incidents import fast_scripts, scripts
 from bot.incidents.lifecycle import apply_alert, can_reopen, new_incident
 from bot.incidents.models import AuditEvent, EventType, Incident, Status, TimelineEvent
-from bot.jobs.arming import arm_specs
+from bot.jobs.arming import arm_outside, arm_specs, inside
 from bot.keys import Keys
 
 if TYPE_CHECKING:
@@ -449,21 +449,20 @@ class IncidentStore:
                     k.incident(incident.id),
                     k.timeline(incident.id),
                     k.alerts_seen(incident.id),
-                    k.timers_due(),
-                    k.timers_leased(),
                 ],
                 args=[
                     _dump(incident),
                     self.timeline_max_len,
                     _events_json(events),
                     delivery_id,
-                    arm_specs(k, timers),
-                    k.timer_record_prefix(),
+                    arm_specs(k, inside(self.redis, timers)),
                 ],
             )
         )
         if created != 1:
             raise ConflictError(f"{incident.id} already exists", incident=incident.id)
+        # On a cluster the timers live in other slots: armed now, once the incident they act on exists.
+        await self._call(arm_outside(self.redis, k, timers))
         incident.version = 1
         await self._call(self.redis.zadd(self.keys.incident_index(), {incident.id: incident.triggered_at.timestamp()}))
         await self._sync_open_index(incident)

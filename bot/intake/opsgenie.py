@@ -42,6 +42,14 @@ class OpsgenieAlert(BaseModel):
     created_at: int | None = Field(default=None, alias="createdAt")
     updated_at: int | None = Field(default=None, alias="updatedAt")
 
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _priority_number(cls, value: object) -> object:
+        # Older integrations send the priority as the bare number 3 instead of "P3".
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"P{value}"
+        return value
+
     @field_validator("created_at", "updated_at")
     @classmethod
     def _in_range(cls, value: int | None) -> int | None:

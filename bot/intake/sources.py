@@ -26,6 +26,7 @@ class AuthScheme(StrEnum):
 
     BEARER = "bearer"  # Authorization: Bearer WEBHOOK_TOKEN
     PAGERDUTY_SIGNATURE = "pagerduty-signature"  # X-PagerDuty-Signature v1 HMAC, or the bearer token
+    GRAFANA_SIGNATURE = "grafana-signature"  # X-Grafana-Alerting-Signature HMAC, or the bearer token
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,12 @@ def list_sources() -> list[Source]:
 
 
 register_source("alertmanager", parse_alertmanager, AuthScheme.BEARER, "Prometheus Alertmanager webhook_config (v4)")
-register_source("grafana", parse_grafana, AuthScheme.BEARER, "Grafana unified alerting webhook contact point (v1)")
+register_source(
+    "grafana", parse_grafana, AuthScheme.GRAFANA_SIGNATURE, "Grafana unified alerting webhook contact point (v1)"
+)
 register_source("pagerduty", parse_pagerduty, AuthScheme.PAGERDUTY_SIGNATURE, "PagerDuty Webhooks v3, incident events")
 register_source("opsgenie", parse_opsgenie, AuthScheme.BEARER, "Opsgenie outgoing Webhook integration")
-register_source("datadog", parse_datadog, AuthScheme.BEARER, "Datadog Webhooks integration, runbook-bot template")
+register_source(
+    "datadog", parse_datadog, AuthScheme.BEARER, "Datadog Webhooks integration, default payload or runbook-bot template"
+)
 register_source("generic", parse_generic, AuthScheme.BEARER, "runbook-bot generic JSON alerts")

@@ -11,8 +11,10 @@ from bot.app import BotApp
 from bot.sandbox.emulator import RateLimitConfig, SlackEmulator
 from bot.sandbox.emulator.alert_panel import AlertScenario
 from bot.settings import Settings, load_settings
+from bot.slack.http_mode import SLACK_PATH
 
 SANDBOX_WEBHOOK_TOKEN = "sandbox-webhook-token"
+SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
 
 
 @dataclass
@@ -70,9 +72,15 @@ async def start_sandbox(
         if runbooks_path is not None:
             values["runbooks_path"] = runbooks_path
         values.update(overrides)
+        # Signed requests are what HTTP mode (SLACK_MODE=http, or slack_mode="http") checks.
+        values.setdefault("slack_signing_secret", SANDBOX_SIGNING_SECRET)
         settings = load_settings(**values)
         bot = BotApp(settings)
         await bot.start()
+        if settings.slack_mode == "http" and settings.slack_signing_secret is not None:
+            # The emulator plays Slack with request URLs: every delivery is POSTed to the bot, signed.
+            url = f"http://{settings.http_host}:{bot.http_port}{SLACK_PATH}"
+            emulator.deliver_over_http(url, settings.slack_signing_secret.get_secret_value())
     except BaseException:
         await emulator.stop()
         raise

@@ -71,6 +71,11 @@ class BuiltinStatusPage:
         """Record the update (once) and the incident's current status."""
         key = self.keys.status_page(incident.incident_id)
         entry = json.dumps({"status": update.status.value, "body": update.body, "at": update.at.isoformat()})
+        # The index lives in another Redis Cluster slot: listed first, as its own command (a listed incident
+        # without a record is skipped when read); the record's fields are then written in one transaction.
+        await _call(
+            self.redis.zadd(self.keys.status_page_index(), {incident.incident_id: incident.started_at.timestamp()})
+        )
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(key, f"update:{update.update_id}", entry)
             pipe.hsetnx(key, "page:started", incident.started_at.isoformat())
@@ -84,7 +89,6 @@ class BuiltinStatusPage:
                     "page:resolved": update.at.isoformat() if update.status is PageStatus.RESOLVED else "",
                 },
             )
-            pipe.zadd(self.keys.status_page_index(), {incident.incident_id: incident.started_at.timestamp()})
             await _call(pipe.execute())
         return f"built-in page: {update.status.value}"
 

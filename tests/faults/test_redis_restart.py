@@ -109,7 +109,7 @@ async def test_redis_killed_and_restarted_mid_incident_loses_nothing(
     try:
         before = await snapshot(client)
         approvals = [k for k in before.hashes if k.startswith(f"{PREFIX}:{{INC-") and ":approval:" in k]
-        timers = {k: v for k, v in before.hashes.items() if k.startswith(KEYS.timer(""))}
+        timers = {k: v for k, v in before.hashes.items() if k.startswith(f"{PREFIX}:{{timers:") and ":timer:" in k}
         [level2] = [v for v in timers.values() if v["kind"] == "escalate"]
         assert approvals and float(level2["due"]) > time.time() + 1  # falls due after the restart
 

@@ -9,6 +9,7 @@ from typing import Any
 from bot.sandbox.emulator import payloads, payloads_ui
 from bot.sandbox.emulator.delivery import AckRecord, Delivery
 from bot.sandbox.emulator.errors import EmulatorError, SlackApiFailure
+from bot.sandbox.emulator.http_delivery import HttpDeliverer
 from bot.sandbox.emulator.methods_conversations import add_members
 from bot.sandbox.emulator.modals import apply_response_action, state_values
 from bot.sandbox.emulator.reactions import add_reaction, remove_reaction
@@ -82,6 +83,8 @@ class Driver:
         self.responses = responses
         self.token = verification_token
         self.subscribed_events = subscribed_events
+        # Set when the app uses request URLs: deliveries are then POSTed to it instead of sent over a socket.
+        self.http: HttpDeliverer | None = None
 
     async def slash_command(self, user: str, channel: str, text: str = "", command: str = "/incident") -> Delivery:
         """Type `/command text` in a channel; an ack payload becomes the ephemeral (or in_channel) reply."""
@@ -265,7 +268,8 @@ class Driver:
                 effect(ack)
             self.ws.notify()
 
-        return self.hub.deliver(kind, payload, accepts_response_payload=accepts, on_ack=on_ack)
+        target = self.http if self.http is not None else self.hub
+        return target.deliver(kind, payload, accepts_response_payload=accepts, on_ack=on_ack)
 
     def _ack_reply(self, target: ResponseTarget, ack: AckRecord) -> None:
         if ack.payload:

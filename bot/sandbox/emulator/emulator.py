@@ -18,6 +18,7 @@ from bot.sandbox.emulator.driver import DEFAULT_EVENTS, Driver
 from bot.sandbox.emulator.errors import EmulatorError
 from bot.sandbox.emulator.fault_routes import add_fault_routes
 from bot.sandbox.emulator.faults import SOCKET_MODE_METHOD, Fault, FaultMode
+from bot.sandbox.emulator.http_delivery import HttpDeliverer, HttpDeliveryConfig
 from bot.sandbox.emulator.methods_files import add_upload_routes
 from bot.sandbox.emulator.queries import WorkspaceQueries
 from bot.sandbox.emulator.ratelimit import RateLimitConfig, RateLimiter
@@ -118,6 +119,8 @@ class SlackEmulator(WorkspaceQueries):
             task.cancel()
         await asyncio.gather(*self._fault_tasks, return_exceptions=True)
         self.faults.clear()  # releases requests held by a latency fault
+        if self.driver.http is not None:
+            await self.driver.http.close()
         await self.hub.close()
         await self._runner.cleanup()
         self._runner, self._site = None, None
@@ -130,6 +133,12 @@ class SlackEmulator(WorkspaceQueries):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
+
+    def deliver_over_http(self, request_url: str, signing_secret: str, **options: Any) -> HttpDeliverer:
+        """From now on POST every delivery to the app's request URL, signed, instead of using Socket Mode."""
+        config = HttpDeliveryConfig(request_url, signing_secret, **options)
+        self.driver.http = HttpDeliverer(config, self.workspace.notify)
+        return self.driver.http
 
     @property
     def base_url(self) -> str:

@@ -6,9 +6,13 @@ import asyncio
 import json
 
 import httpx
+import pytest
 
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack
 from tests.integration.approvals.conftest import Target, audit_actions, button_value, drill_alert, open_drill
+
+# Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
+pytestmark = pytest.mark.usefixtures("slack_mode_all")
 
 CAROL = "U0CAROL001"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -12,10 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.stack import SandboxStack
+from bot.sandbox.stack import SANDBOX_SIGNING_SECRET, SandboxStack
+from bot.slack.http_mode import SLACK_PATH
 from tests.integration.approvals.conftest import RUNBOOKS, Target, audit_actions, button_value, open_drill, texts
 
 ROOT = Path(__file__).resolve().parents[3]
+# Over Socket Mode (each process holds a socket) and over HTTP (each serves /slack/events, signed).
+pytestmark = pytest.mark.usefixtures("slack_mode")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -36,6 +47,9 @@ async def replica(stack: SandboxStack, tmp_path: Path) -> AsyncIterator[subproce
         "log_level": "WARNING",
         "http_allowed_hosts": settings.http_allowed_hosts,
     }
+    if settings.slack_mode == "http":
+        # Behind a load balancer: the replica serves /slack/events on its own port, the emulator takes turns.
+        values.update(slack_mode="http", slack_signing_secret=SANDBOX_SIGNING_SECRET, http_port=free_port())
     proc = subprocess.Popen(  # noqa: ASYNC220 (one short-lived spawn in a fixture)
         [sys.executable, "-m", "tests.integration.approvals.replica", json.dumps(values)],
         cwd=ROOT,
@@ -47,6 +61,8 @@ async def replica(stack: SandboxStack, tmp_path: Path) -> AsyncIterator[subproce
     assert proc.stdout is not None
     line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), timeout=30)
     assert line.strip() == "ready"
+    if stack.emulator.driver.http is not None:
+        stack.emulator.driver.http.add_request_url(f"http://127.0.0.1:{values['http_port']}{SLACK_PATH}")
     yield proc
     # The replica's graceful stop is not under test here; SIGTERM ends it at once.
     proc.terminate()
@@ -58,7 +74,8 @@ async def test_fifty_clicks_over_two_processes_run_once(
     stack: SandboxStack, replica: subprocess.Popen[str], target: Target
 ) -> None:
     slack = stack.emulator
-    await slack.wait_for_connections(2, timeout=10)
+    if slack.driver.http is None:
+        await slack.wait_for_connections(2, timeout=10)
     channel, plan = await open_drill(stack, "restart", target.url)
     approval_id = button_value(plan, "approve_step", "Restart the API")
 

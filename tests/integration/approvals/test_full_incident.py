@@ -31,6 +31,9 @@ from tests.integration.followups.fake_trackers import GITHUB_TOKEN, FakeGitHub
 from tests.integration.statuspage.conftest import eventually
 from tests.manual_clock import ManualClock
 
+# Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
+pytestmark = pytest.mark.usefixtures("slack_mode_all")
+
 PAGE_CONFIG = """
 title: Example status
 components:

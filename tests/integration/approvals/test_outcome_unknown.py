@@ -32,6 +32,9 @@ from tests.integration.approvals.exec_drill import (
     recorded_group,
 )
 
+# Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
+pytestmark = pytest.mark.usefixtures("slack_mode_all")
+
 VERIFY = "Outcome unknown: verify"
 BUTTONS = ("verified_ok_step", "verified_failed_step", "run_again_step")
 

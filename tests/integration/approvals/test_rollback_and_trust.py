@@ -20,6 +20,9 @@ from tests.integration.approvals.conftest import (
     texts,
 )
 
+# Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
+pytestmark = pytest.mark.usefixtures("slack_mode_all")
+
 
 async def test_failed_expectation_offers_rollback_that_runs_once(stack: SandboxStack, target: Target) -> None:
     slack = stack.emulator

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bot.sandbox.stack import SandboxStack
 from tests.integration.approvals.conftest import Target, audit_actions, button_value, open_drill, texts
+
+# Every scenario here runs over Socket Mode and again over HTTP with signed requests.
+pytestmark = pytest.mark.usefixtures("slack_mode")
 
 ALICE = "U0ALICE001"
 

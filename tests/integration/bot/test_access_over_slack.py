@@ -19,6 +19,9 @@ from bot.sandbox.stack import SandboxStack, start_sandbox
 from bot.slack.commands import REGISTRY
 from tests.integration.bot.conftest import RUNBOOKS, alertmanager_payload, post_alert
 
+# Every scenario here runs over Socket Mode and again over HTTP with signed requests.
+pytestmark = pytest.mark.usefixtures("slack_mode")
+
 SANDBOX_ESCALATION = Path(__file__).resolve().parents[3] / "bot" / "sandbox" / "escalation"
 ALICE, DAVE = "U0ALICE001", "U0DAVE0001"
 # dave is in no user group, not on call and not invited; the sandbox policy pages after minutes, not seconds.

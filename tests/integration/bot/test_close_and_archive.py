@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.connections import Redis
 from bot.escalation.scheduler import SchedulerConfig, TimerScheduler
 from bot.escalation.timers import TimerStore
@@ -17,6 +19,9 @@ from bot.sandbox.stack import SandboxStack
 from bot.services import BotServices
 from bot.slack.close_commands import CloseAction
 from tests.manual_clock import ManualClock
+
+# Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
+pytestmark = pytest.mark.usefixtures("slack_mode_all")
 
 ALICE = "U0ALICE001"
 

@@ -17,6 +17,9 @@ from bot.sandbox.stack import SandboxStack, start_sandbox
 from tests.conftest import Serve
 from tests.integration.bot.conftest import FIXTURES, RUNBOOKS, alertmanager_payload, post_alert
 
+# Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
+pytestmark = pytest.mark.usefixtures("slack_mode_all")
+
 ALICE, BOB = "U0ALICE001", "U0BOB00001"
 WAIT_S = 0.1 * 60  # level 1's wait in the fixture policy
 

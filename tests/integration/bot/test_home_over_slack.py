@@ -23,6 +23,9 @@ from tests.integration.bot.lifecycle_stack import (
     wait_incident,
 )
 
+# Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
+pytestmark = pytest.mark.usefixtures("slack_mode_all")
+
 
 @pytest.fixture
 async def stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> AsyncIterator[SandboxStack]:

@@ -20,6 +20,9 @@ from tests.integration.followups.fake_trackers import GITHUB_TOKEN, FakeGitHub
 from tests.integration.statuspage.conftest import eventually
 from tests.integration.statuspage.fake_statuspage import API_KEY, PAGE_ID, FakeStatuspage
 
+# Every scenario here runs over Socket Mode and again over HTTP with signed requests.
+pytestmark = pytest.mark.usefixtures("slack_mode")
+
 ALICE, BOB = "U0ALICE001", "U0BOB00001"
 HOSTILE = "Bad deploy <!channel> *bold* <https://evil.example|click> $(rm -rf /) {{ secrets }} & <script>x</script>"
 PAGE_CONFIG = """

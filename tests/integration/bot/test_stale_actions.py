@@ -9,6 +9,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.stack import SandboxStack
 from bot.slack.stale_actions import STALE_TEXT
 
+# Every scenario here runs over Socket Mode and again over HTTP with signed requests.
+pytestmark = pytest.mark.usefixtures("slack_mode")
+
 
 def legacy_button(value: str, action_id: str = "incident_ack") -> dict[str, object]:
     return {"type": "button", "action_id": action_id, "value": value, "text": {"type": "plain_text", "text": "Ack"}}

@@ -15,6 +15,9 @@ from bot.sandbox.stack import SandboxStack, start_sandbox
 from tests.conftest import Serve
 from tests.integration.bot.conftest import FIXTURES, RUNBOOKS, ApiServer, alertmanager_payload, post_alert
 
+# Over Socket Mode; over HTTP too with RUNBOOK_TEST_ALL_SLACK_MODES=1 (the suite's time budget, docs/slack-modes.md).
+pytestmark = pytest.mark.usefixtures("slack_mode_all")
+
 SANDBOX_ESCALATION = Path(__file__).resolve().parents[3] / "bot" / "sandbox" / "escalation"
 ALICE, BOB, CAROL = "U0ALICE001", "U0BOB00001", "U0CAROL001"
 

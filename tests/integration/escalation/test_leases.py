@@ -71,7 +71,7 @@ async def replicas(store: TimerStore, clock: ManualClock) -> AsyncIterator[tuple
 
 
 async def lease_end(redis: Redis, keys: Keys, timer_id: str) -> datetime | None:
-    score = await redis.zscore(keys.timers_leased(), timer_id)
+    score = await redis.zscore(keys.timers_leased(keys.timer_shard(timer_id)), timer_id)
     return None if score is None else datetime.fromtimestamp(score, UTC)
 
 
@@ -139,16 +139,18 @@ async def test_renewal_errors_cancel_the_handler_before_the_lease_runs_out(
     await a.pump()
     await eventually(lambda: len(handler.started) == 1)
     # Every renewal now fails inside Redis (WRONGTYPE on the leased set): the lease cannot be kept.
-    await redis.rename(keys.timers_leased(), f"{keys.prefix}:leased-aside")
-    await redis.set(keys.timers_leased(), "not a sorted set")
+    leased = keys.timers_leased(keys.timer_shard("t"))
+    aside = f"{leased}-aside"  # the same hash tag: RENAME stays in one Redis Cluster slot
+    await redis.rename(leased, aside)
+    await redis.set(leased, "not a sorted set")
     for _ in range(20):
         await clock.advance(0.5)
         await asyncio.sleep(0.01)  # let a renewal's real round trip come back before time moves on
     await eventually(lambda: handler.cancelled_at != [])
     [cancelled] = handler.cancelled_at
     assert cancelled <= T0 + timedelta(seconds=10 - 2.5) and a.stats.leases_lost == 1
-    await redis.delete(keys.timers_leased())
-    await redis.rename(f"{keys.prefix}:leased-aside", keys.timers_leased())
+    await redis.delete(leased)
+    await redis.rename(aside, leased)
     # Once the lease has run out another replica runs the timer; the first copy is long gone.
     assert await b.pump() == 1
     await eventually(lambda: len(handler.started) == 2)

@@ -21,6 +21,7 @@ from tests.conftest import FIXTURES
 
 TOKEN = "it-token"
 PD_SECRET = "it-pagerduty-secret"
+GRAFANA_SECRET = "it-grafana-secret"
 AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
 
@@ -52,10 +53,11 @@ async def serve_guarded(settings: Settings, store: IncidentStore) -> HttpServer:
 
 
 def settings(**overrides: object) -> Settings:
-    """Settings with a webhook token and a PagerDuty secret."""
+    """Settings with a webhook token, a PagerDuty secret and a Grafana HMAC secret."""
     return Settings(
         webhook_token=SecretStr(TOKEN),
         pagerduty_webhook_secret=SecretStr(PD_SECRET),
+        grafana_webhook_secret=SecretStr(GRAFANA_SECRET),
         **overrides,  # type: ignore[arg-type]
     )
 

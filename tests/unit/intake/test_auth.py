@@ -7,7 +7,14 @@ import hmac
 
 from pydantic import SecretStr
 
-from bot.intake.auth import HeaderVerdict, bearer_ok, check_headers, is_authenticated, pagerduty_signature_ok
+from bot.intake.auth import (
+    HeaderVerdict,
+    bearer_ok,
+    check_headers,
+    grafana_signature_ok,
+    is_authenticated,
+    pagerduty_signature_ok,
+)
 from bot.intake.sources import AuthScheme
 from bot.settings import Settings
 
@@ -66,3 +73,54 @@ def test_headers_alone_decide_unless_a_signature_needs_the_body() -> None:
     assert check_headers(AuthScheme.PAGERDUTY_SIGNATURE, signed, no_secret) is HeaderVerdict.REFUSED
     assert check_headers(AuthScheme.BEARER, {"Authorization": "Bearer nope"}, settings) is HeaderVerdict.REFUSED
     assert check_headers(AuthScheme.PAGERDUTY_SIGNATURE, {}, settings) is HeaderVerdict.REFUSED
+
+
+GRAFANA_SECRET = SecretStr("grafana-hmac")
+NOW = 1_764_250_000.0
+
+
+def grafana_sign(body: bytes, secret: str, timestamp: str | None = None) -> str:
+    signed = body if timestamp is None else timestamp.encode() + b":" + body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def test_grafana_signature_over_the_body() -> None:
+    good = grafana_sign(BODY, "grafana-hmac")
+    ok = {"now": NOW, "max_age_s": 300.0}
+    assert grafana_signature_ok(good, None, BODY, GRAFANA_SECRET, **ok)
+    assert grafana_signature_ok(good.upper(), None, BODY, GRAFANA_SECRET, **ok), "hex case does not matter"
+    assert not grafana_signature_ok("sha256=" + good, None, BODY, GRAFANA_SECRET, **ok), "Grafana sends bare hex"
+    assert not grafana_signature_ok(good, None, BODY + b" ", GRAFANA_SECRET, **ok)
+    assert not grafana_signature_ok(grafana_sign(BODY, "other"), None, BODY, GRAFANA_SECRET, **ok)
+    assert not grafana_signature_ok(good, None, BODY, None, **ok)
+    assert not grafana_signature_ok(None, None, BODY, GRAFANA_SECRET, **ok)
+
+
+def test_grafana_signature_with_a_timestamp_covers_it_and_ages() -> None:
+    stamp = str(int(NOW) - 60)
+    good = grafana_sign(BODY, "grafana-hmac", stamp)
+    assert grafana_signature_ok(good, stamp, BODY, GRAFANA_SECRET, now=NOW, max_age_s=300)
+    assert not grafana_signature_ok(good, str(int(stamp) + 1), BODY, GRAFANA_SECRET, now=NOW, max_age_s=300)
+    assert not grafana_signature_ok(good, None, BODY, GRAFANA_SECRET, now=NOW, max_age_s=300), "stamp was signed"
+    assert not grafana_signature_ok(good, stamp, BODY, GRAFANA_SECRET, now=NOW + 360, max_age_s=300), "too old"
+    assert not grafana_signature_ok(good, stamp, BODY, GRAFANA_SECRET, now=NOW - 400, max_age_s=300), "future"
+    assert not grafana_signature_ok(good, "yesterday", BODY, GRAFANA_SECRET, now=NOW, max_age_s=300)
+
+
+def test_grafana_signature_by_scheme_and_headers() -> None:
+    settings = Settings(webhook_token=SecretStr("tok"), grafana_webhook_secret=GRAFANA_SECRET)
+    stamp = str(int(NOW))
+    signed = {
+        "X-Grafana-Alerting-Signature": grafana_sign(BODY, "grafana-hmac", stamp),
+        "X-Grafana-Alerting-Signature-Timestamp": stamp,
+    }
+    assert is_authenticated(AuthScheme.GRAFANA_SIGNATURE, signed, BODY, settings, now=NOW)
+    assert not is_authenticated(AuthScheme.GRAFANA_SIGNATURE, signed, BODY, settings, now=NOW + 301)
+    assert not is_authenticated(AuthScheme.BEARER, signed, BODY, settings, now=NOW)
+    assert is_authenticated(AuthScheme.GRAFANA_SIGNATURE, {"Authorization": "Bearer tok"}, BODY, settings)
+    assert check_headers(AuthScheme.GRAFANA_SIGNATURE, signed, settings) is HeaderVerdict.NEEDS_BODY
+    assert check_headers(AuthScheme.PAGERDUTY_SIGNATURE, signed, settings) is HeaderVerdict.REFUSED
+    no_secret = Settings(webhook_token=SecretStr("tok"))
+    assert check_headers(AuthScheme.GRAFANA_SIGNATURE, signed, no_secret) is HeaderVerdict.REFUSED
+    renamed = Settings(grafana_webhook_secret=GRAFANA_SECRET, grafana_signature_header="X-Sig")
+    assert check_headers(AuthScheme.GRAFANA_SIGNATURE, {"X-Sig": "00"}, renamed) is HeaderVerdict.NEEDS_BODY
