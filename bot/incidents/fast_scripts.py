@@ -36,18 +36,19 @@ return {'owned', owner, h[1], h[2]}
 
 # CREATE_AND_ARM (the incident, its first events, delivery id and timers), only while the claim
 # still holds, and in the same write: the group now owned by the incident, and both indexes.
-# KEYS: as CREATE_AND_ARM, then group key, incident index, open index.
-# ARGV: as CREATE_AND_ARM, then claim token, incident id, index score.
+# KEYS: as CREATE_AND_ARM (incident hash, timeline, alerts-seen set), then group key, incident index, open index.
+# ARGV: as CREATE_AND_ARM (data, maxlen, events, delivery id, timers), then claim token, incident id, index score.
+# The timers' own keys (their shards) travel in their specs, as in CREATE_AND_ARM.
 # Returns 1 created, 0 the incident already exists, -1 the claim was lost (lease ran out).
 CREATE_OWNED = (
     """
-if redis.call('GET', KEYS[6]) ~= ARGV[7] then return -1 end
+if redis.call('GET', KEYS[4]) ~= ARGV[6] then return -1 end
 """
     + CREATE_AND_ARM.removesuffix("return 1")
     + """
-redis.call('SET', KEYS[6], ARGV[8])
-redis.call('ZADD', KEYS[7], ARGV[9], ARGV[8])
-redis.call('SADD', KEYS[8], ARGV[8])
+redis.call('SET', KEYS[4], ARGV[7])
+redis.call('ZADD', KEYS[5], ARGV[8], ARGV[7])
+redis.call('SADD', KEYS[6], ARGV[7])
 return 1
 """
 )

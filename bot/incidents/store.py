@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from bot.alerts import Alert, AlertStatus, utcnow
-from bot.connections import Redis
+from bot.connections import Redis, is_cluster
 from bot.errors import ConflictError, IncidentNotFound, StoreError
 from bot.incidents import fast_scripts, scripts
 from bot.incidents.lifecycle import apply_alert, can_reopen, new_incident
@@ -83,7 +82,7 @@ class IncidentStore:
         self._swap_owner = redis.register_script(scripts.SWAP_OWNER)
         # One node (or a Sentinel primary): the intake's short path, whose scripts cross hash slots.
         # A Cluster client takes the stepwise path, each script within one slot.
-        self.single_node = not isinstance(redis, RedisCluster) if single_node is None else single_node
+        self.single_node = not is_cluster(redis) if single_node is None else single_node
         self._lookup = redis.register_script(fast_scripts.LOOKUP_OR_CLAIM)
         self._create_owned = redis.register_script(fast_scripts.CREATE_OWNED)
         self._record_indexed = redis.register_script(fast_scripts.RECORD_ALERT_INDEXED)
@@ -409,8 +408,6 @@ class IncidentStore:
                     k.incident(incident.id),
                     k.timeline(incident.id),
                     k.alerts_seen(incident.id),
-                    k.timers_due(),
-                    k.timers_leased(),
                     group,
                     k.incident_index(),
                     k.open_index(),
@@ -421,7 +418,6 @@ class IncidentStore:
                     _events_json(events),
                     delivery_id,
                     arm_specs(k, timers),
-                    k.timer_record_prefix(),
                     token,
                     incident.id,
                     incident.triggered_at.timestamp(),
