@@ -42,6 +42,8 @@ async def test_the_emulator_delivers_typed_text_escaped_like_slack(stack: Sandbo
     await delivery.acked()
     # `&`, `<`, `>` arrive as entities; a mention picked from Slack's autocomplete arrives as a token.
     assert delivery.payload["text"] == f"update INC-1 a &amp;&amp; b &lt;!channel&gt; <@{BOB}>"
+    # The stack stops only once the bot has handled the command, never with its Slack calls still queued.
+    await stack.emulator.wait_for_ephemeral("alice", "Update recorded on INC-1", 10)
 
 
 async def test_an_update_is_stored_as_typed_and_shown_escaped_once(stack: SandboxStack) -> None:
