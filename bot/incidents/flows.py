@@ -68,8 +68,14 @@ class Notifier(Protocol):
         """Post the recovery and refresh the header."""
         ...
 
-    async def evidence_ready(self, incident: Incident, results: Sequence[DiagnosticResult], runbook_name: str) -> None:
-        """Post the diagnostic evidence."""
+    async def evidence_ready(
+        self, incident: Incident, results: Sequence[DiagnosticResult], runbook_name: str
+    ) -> str | None:
+        """Post the evidence summary; returns where its details go (a thread ts), or None."""
+        ...
+
+    async def evidence_details(self, incident: Incident, results: Sequence[DiagnosticResult], thread: str) -> None:
+        """Post every step's details under the summary (after the plan, so the plan is not held behind them)."""
         ...
 
     async def plan_ready(self, incident: Incident, plan: PlanOutcome) -> None:
@@ -269,7 +275,7 @@ class IncidentFlows:
                 data={r.id: {"status": r.status.value, "value": r.value, "ms": round(r.duration_ms)} for r in results},
             )
         )
-        await self.notifier.evidence_ready(incident, results, runbook.name)
+        thread = await self.notifier.evidence_ready(incident, results, runbook.name)
         plan = self.responder.plan(runbook.id, incident, results)
         await self.store.append_timeline(
             TimelineEvent(
@@ -279,7 +285,10 @@ class IncidentFlows:
                 data={"steps": [{"id": s.id, "reason": s.reason} for s in plan.steps], "notes": plan.notes},
             )
         )
+        # Summary and plan leave together within Slack's per-channel burst; the details follow in the thread.
         await self.notifier.plan_ready(incident, plan)
+        if thread is not None:
+            await self.notifier.evidence_details(incident, results, thread)
         return plan
 
 

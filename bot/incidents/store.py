@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from bot.alerts import Alert, AlertStatus, utcnow
-from bot.connections import Redis
+from bot.connections import Redis, is_cluster
 from bot.errors import ConflictError, IncidentNotFound, StoreError
-from bot.incidents import scripts
+from bot.incidents import fast_scripts, scripts
 from bot.incidents.lifecycle import apply_alert, can_reopen, new_incident
 from bot.incidents.models import AuditEvent, EventType, Incident, Status, TimelineEvent
 from bot.jobs.arming import arm_outside, arm_specs, inside
@@ -66,6 +66,7 @@ class IncidentStore:
         timeline_max_len: int = 10_000,
         audit_max_len: int = 1_000_000,
         clock: Callable[[], datetime] = utcnow,
+        single_node: bool | None = None,
     ) -> None:
         self.redis = redis
         self.keys = keys or Keys()
@@ -79,6 +80,13 @@ class IncidentStore:
         self._cas = redis.register_script(scripts.COMPARE_AND_SET)
         self._record = redis.register_script(scripts.RECORD_ALERT)
         self._swap_owner = redis.register_script(scripts.SWAP_OWNER)
+        # One node (or a Sentinel primary): the intake's short path, whose scripts cross hash slots.
+        # A Cluster client takes the stepwise path, each script within one slot.
+        self.single_node = not is_cluster(redis) if single_node is None else single_node
+        self._lookup = redis.register_script(fast_scripts.LOOKUP_OR_CLAIM)
+        self._create_owned = redis.register_script(fast_scripts.CREATE_OWNED)
+        self._record_indexed = redis.register_script(fast_scripts.RECORD_ALERT_INDEXED)
+        self._owner_keys = [*_split(self.keys.incident), *_split(self.keys.alerts_seen)]
 
     # -- reads ---------------------------------------------------------------
 
@@ -209,6 +217,8 @@ class IncidentStore:
         A new incident is written in one script with what `on_create` adds (its escalation and
         provisioning timers), so no crash can leave an incident that nobody will page or provision.
         """
+        if self.single_node:
+            return await self._open_or_update_short(alert, on_create)
         group = self.keys.group(alert.group_key)
         for attempt in range(MAX_ATTEMPTS):
             owner = await self._call(self.redis.get(group))
@@ -217,7 +227,9 @@ class IncidentStore:
                     return AlertOutcome(incident=None)
                 token = CLAIM_PREFIX + uuid.uuid4().hex
                 if await self._call(self.redis.set(group, token, nx=True, px=CLAIM_LEASE_MS)):
-                    return await self._open_claimed(group, token, alert, on_create)
+                    opened = await self._open_claimed(group, token, alert, on_create)
+                    if opened is not None:
+                        return opened
             elif not owner.startswith(CLAIM_PREFIX):
                 outcome = await self._update_owned(group, owner, alert, on_create)
                 if outcome is not None:
@@ -227,10 +239,50 @@ class IncidentStore:
 
     # -- internals -----------------------------------------------------------
 
+    async def _open_or_update_short(self, alert: Alert, on_create: OnCreate | None) -> AlertOutcome:
+        """`open_or_update` on one node: a re-delivery costs one round trip, a new incident two."""
+        group = self.keys.group(alert.group_key)
+        fires = "0" if alert.status is AlertStatus.RESOLVED else "1"
+        for attempt in range(MAX_ATTEMPTS):
+            token = CLAIM_PREFIX + uuid.uuid4().hex
+            reply = await self._call(
+                self._lookup(
+                    keys=[group, self.keys.incident_counter()],
+                    args=[*self._owner_keys, alert.delivery_id(), fires, token, CLAIM_LEASE_MS],
+                )
+            )
+            kind = reply[0]
+            outcome: AlertOutcome | None = None
+            if kind == "none":
+                return AlertOutcome(incident=None)
+            if kind == "claimed":
+                outcome = await self._open_claimed(group, token, alert, on_create, number=int(reply[1]))
+            elif kind in ("dup", "owned"):
+                incident = _load(reply[2], reply[3])
+                if kind == "dup" and not self._opens_anew(incident, alert):
+                    return AlertOutcome(incident=incident)
+                outcome = await self._update_owned(group, reply[1], alert, on_create, incident)
+            elif kind == "missing":
+                outcome = await self._update_owned(group, reply[1], alert, on_create)
+            if outcome is not None:
+                return outcome
+            await _backoff(attempt)
+        raise ConflictError(f"alert group {alert.group_key!r}: too many concurrent writers")
+
+    def _opens_anew(self, incident: Incident, alert: Alert) -> bool:
+        """A firing alert on a closed incident past the reopen window opens a new one, re-delivered or not."""
+        return (
+            not incident.is_active
+            and alert.status is AlertStatus.FIRING
+            and not can_reopen(incident, self.clock(), self.reopen_window)
+        )
+
     async def _open_claimed(
-        self, group: str, token: str, alert: Alert, on_create: OnCreate | None = None
-    ) -> AlertOutcome:
-        number = await self._call(self.redis.incr(self.keys.incident_counter()))
+        self, group: str, token: str, alert: Alert, on_create: OnCreate | None = None, number: int | None = None
+    ) -> AlertOutcome | None:
+        """Write the new incident of a claimed group; None means the claim was lost (try again)."""
+        if number is None:
+            number = int(await self._call(self.redis.incr(self.keys.incident_counter())))
         now = self.clock()
         incident = new_incident(number, alert, now)
         events = [
@@ -250,15 +302,24 @@ class IncidentStore:
         ]
         extra = on_create(incident) if on_create is not None else Creation()
         events += extra.events
-        await self._insert(incident, events, delivery_id=alert.delivery_id(), timers=extra.timers)
-        await self._call(self._swap_owner(keys=[group], args=[token, incident.id, 0]))
+        if self.single_node:
+            if not await self._insert_owned(group, token, incident, events, alert.delivery_id(), extra.timers):
+                return None
+        else:
+            await self._insert(incident, events, delivery_id=alert.delivery_id(), timers=extra.timers)
+            await self._call(self._swap_owner(keys=[group], args=[token, incident.id, 0]))
         return AlertOutcome(incident=incident, created=True, recorded=True, status_changed=True)
 
     async def _update_owned(
-        self, group: str, owner: str, alert: Alert, on_create: OnCreate | None = None
+        self,
+        group: str,
+        owner: str,
+        alert: Alert,
+        on_create: OnCreate | None = None,
+        known: Incident | None = None,
     ) -> AlertOutcome | None:
-        """Record the alert on the owning incident; None means try again."""
-        incident = await self.get_incident(owner)
+        """Record the alert on the owning incident (read unless `known`); None means try again."""
+        incident = known if known is not None else await self.get_incident(owner)
         if incident is None:
             # The map points at a missing incident: release it so the alert opens a fresh one.
             await self._call(self._swap_owner(keys=[group], args=[owner, "", 1]))
@@ -275,6 +336,25 @@ class IncidentStore:
         before = incident.status
         version = incident.version
         events = apply_alert(incident, alert, now, reopen=reopen)
+        if self.single_node:
+            result = await self._record_on_one_node(incident, alert, version, events)
+        else:
+            result = await self._record_stepwise(incident, alert, version, events)
+        if result == -1:
+            current = await self.get_incident(owner)
+            return AlertOutcome(incident=current)
+        if result != 1:
+            return None
+        incident.version = version + 1
+        self.on_move(before, incident, now)
+        return AlertOutcome(
+            incident=incident, reopened=reopen, recorded=True, status_changed=incident.status is not before
+        )
+
+    async def _record_stepwise(
+        self, incident: Incident, alert: Alert, version: int, events: Sequence[TimelineEvent]
+    ) -> int:
+        """Record the alert (one slot), then index the incident; the script's reply."""
         result = await self._call(
             self._record(
                 keys=[
@@ -291,17 +371,65 @@ class IncidentStore:
                 ],
             )
         )
-        if result == -1:
-            current = await self.get_incident(owner)
-            return AlertOutcome(incident=current)
-        if result != 1:
-            return None
-        incident.version = version + 1
-        await self._sync_open_index(incident)
-        self.on_move(before, incident, now)
-        return AlertOutcome(
-            incident=incident, reopened=reopen, recorded=True, status_changed=incident.status is not before
+        if result == 1:
+            await self._sync_open_index(incident)
+        return int(result)
+
+    async def _record_on_one_node(
+        self, incident: Incident, alert: Alert, version: int, events: Sequence[TimelineEvent]
+    ) -> int:
+        """Record the alert and index the incident in one script; its reply."""
+        k = self.keys
+        keys = [k.incident(incident.id), k.timeline(incident.id), k.alerts_seen(incident.id), k.open_index()]
+        is_open = "0" if incident.status is Status.CLOSED else "1"
+        args: list[str | int] = [
+            alert.delivery_id(),
+            version,
+            _dump(incident),
+            self.timeline_max_len,
+            _events_json(events),
+        ]
+        return int(await self._call(self._record_indexed(keys=keys, args=[*args, incident.id, is_open])))
+
+    async def _insert_owned(
+        self,
+        group: str,
+        token: str,
+        incident: Incident,
+        events: list[TimelineEvent],
+        delivery_id: str,
+        timers: Sequence[ArmRequest],
+    ) -> bool:
+        """Create, arm, index and own the group in one script while the claim holds; False when it was lost."""
+        k = self.keys
+        created = await self._call(
+            self._create_owned(
+                keys=[
+                    k.incident(incident.id),
+                    k.timeline(incident.id),
+                    k.alerts_seen(incident.id),
+                    group,
+                    k.incident_index(),
+                    k.open_index(),
+                ],
+                args=[
+                    _dump(incident),
+                    self.timeline_max_len,
+                    _events_json(events),
+                    delivery_id,
+                    arm_specs(k, timers),
+                    token,
+                    incident.id,
+                    incident.triggered_at.timestamp(),
+                ],
+            )
         )
+        if created == -1:
+            return False
+        if created != 1:
+            raise ConflictError(f"{incident.id} already exists", incident=incident.id)
+        incident.version = 1
+        return True
 
     async def _insert(
         self,
@@ -352,6 +480,18 @@ class IncidentStore:
 
 def _dump(incident: Incident) -> str:
     return incident.model_dump_json(exclude={"version"})
+
+
+def _load(data: str, version: str) -> Incident:
+    incident = Incident.model_validate_json(data)
+    incident.version = int(version)
+    return incident
+
+
+def _split(key_of: Callable[[str], str]) -> list[str]:
+    """The key before and after the incident id, so a script can build the key of an id it reads."""
+    head, tail = key_of("\x00").split("\x00")
+    return [head, tail]
 
 
 def _events_json(events: Sequence[TimelineEvent]) -> str:

@@ -102,16 +102,24 @@ class SlackNotifier:
         await self.gateway.post_message(fresh.channel_id, f"{fresh.id} resolved", render.recovery(fresh))
         await self.incident_updated(fresh)
 
-    async def evidence_ready(self, incident: Incident, results: Sequence[DiagnosticResult], runbook_name: str) -> None:
-        """Post the evidence summary, with every step's details in its thread."""
+    async def evidence_ready(
+        self, incident: Incident, results: Sequence[DiagnosticResult], runbook_name: str
+    ) -> str | None:
+        """Post the evidence summary; returns its ts, the thread its details go to."""
+        channel = await self._channel(incident)
+        if channel is None:
+            return None
+        summary = render.evidence(results, runbook_name)
+        return await self.gateway.post_message(channel, f"{incident.id} diagnostics", summary)
+
+    async def evidence_details(self, incident: Incident, results: Sequence[DiagnosticResult], thread: str) -> None:
+        """Post every step's details in the summary's thread."""
         channel = await self._channel(incident)
         if channel is None:
             return
-        summary = render.evidence(results, runbook_name)
-        ts = await self.gateway.post_message(channel, f"{incident.id} diagnostics", summary)
         details = "\n\n".join(render.evidence_details(r) for r in results)
         for part in split_text(details, 3900):
-            await self.gateway.call("chat.postMessage", channel=channel, text=part, thread_ts=ts)
+            await self.gateway.call("chat.postMessage", channel=channel, text=part, thread_ts=thread)
 
     async def plan_ready(self, incident: Incident, plan: PlanOutcome) -> None:
         """Post the plan: the next safe steps and their guards."""

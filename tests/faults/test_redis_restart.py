@@ -105,6 +105,8 @@ async def test_redis_killed_and_restarted_mid_incident_loses_nothing(
     channel = await emulator.wait_for_channel("inc-1-api-api-latency-high-api", timeout=10)
     await emulator.wait_for_message(channel.id, "Next safe step", timeout=15)
     await emulator.wait_for_message(channel.id, "Paging*", timeout=10)
+    # The plan is posted before the evidence details: let provisioning finish (it clears its guard timer).
+    await stack.bot.services.tasks.join(within=15)  # type: ignore[union-attr]
     client = make_client(redis_process.url)
     try:
         before = await snapshot(client)
