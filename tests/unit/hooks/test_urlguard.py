@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import socket
+from typing import Any
+
 import pytest
 
 from hooks.urlguard import HostPolicy, address_class, parse_target, url_problem
 
 PUBLIC = HostPolicy(("*",))
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These addresses must never be reached: any connect or name lookup during a test here fails it."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"the URL guard tried to use the network: {args!r}")
+
+    for name in ("connect", "connect_ex", "sendto"):
+        monkeypatch.setattr(socket.socket, name, refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "gethostbyname", refuse)
 
 
 @pytest.mark.parametrize(
