@@ -148,6 +148,11 @@ class Keys:
         """Common start of one shard's fired markers; the claim script appends `id:generation` (same slot)."""
         return f"{self._timer_tag(shard)}:fired:"
 
+    def timers_wake(self) -> str:
+        """Pub/sub channel on which an arming that becomes its shard's soonest timer publishes its due time."""
+        # A channel, not a key: every node of a Cluster forwards it; the hash tag only picks the node subscribed to.
+        return f"{self.prefix}:{{timers}}:wake"
+
     def timer_layout(self) -> str:
         """The timer shard count this deployment's timers are stored under (written once, checked at start)."""
         return f"{self.prefix}:timers:shards"

@@ -60,6 +60,20 @@ DELIVERIES = Counter(
     registry=REGISTRY,
 )
 
+TIMERS_FIRED = Counter(
+    "runbook_timers_fired_total",
+    "Durable timer handlers run, by kind and outcome: ok, failed (retried), dropped (out of attempts), lease_lost",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
+TIMER_LATENESS = Histogram(
+    "runbook_timer_lateness_seconds",
+    "Time from a timer's due time to its handler starting, first attempts only",
+    ["kind"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+    registry=REGISTRY,
+)
+
 
 def render() -> bytes:
     """The metrics in Prometheus text exposition format."""

@@ -1,89 +1,35 @@
-"""Drive durable timers from an APScheduler AsyncIOScheduler (in-memory job store, one per process)."""
+"""Drive durable timers: one loop per process sleeps until the next due timer, woken early over Redis pub/sub."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
+import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from bot.alerts import utcnow
 from bot.errors import BotError, InvalidInput
-from bot.escalation.lease import LeaseLost, LeaseTerms, Sleep, race, run_under_lease
-from bot.escalation.timers import ClaimedTimer, TimerStore
+from bot.escalation.firing import FiredTimer, Handler, SchedulerConfig, SchedulerStats, TimerFiring
+from bot.escalation.lease import Sleep, race
+from bot.escalation.timers import TimerStore
+from bot.escalation.wakeups import TimerWakeups
 
 log = logging.getLogger(__name__)
-
-TICK_JOB = "rb-timers-tick"
-NEAREST_JOB = "rb-timers-nearest"
-
-
-@dataclass(frozen=True)
-class FiredTimer:
-    """What a handler receives: the timer, when it fired and whether it fired late."""
-
-    id: str
-    kind: str
-    payload: dict[str, Any]
-    due_at: datetime
-    fired_at: datetime
-    incident_id: str | None
-    generation: str
-    attempt: int
-    late: bool
-
-    @property
-    def lateness(self) -> timedelta:
-        """Fire time minus due time."""
-        return self.fired_at - self.due_at
-
-
-Handler = Callable[[FiredTimer], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class SchedulerConfig:
-    """Tuning for one replica's timer loop."""
-
-    tick_s: float = 0.2
-    batch: int = 200
-    lease_s: float = 10.0
-    max_concurrency: int = 200
-    late_after_s: float = 30.0
-    max_attempts: int = 5
-    retry_after_s: float = 5.0
-    # The handler is cancelled when this much of its lease is left unrenewed (None: a quarter of lease_s).
-    lease_margin_s: float | None = None
-    # One tick's Redis work (requeue, claim, plan) gets this long, so a hung call never stalls later ticks.
-    tick_timeout_s: float = 2.0
-
-    @property
-    def lease_terms(self) -> LeaseTerms:
-        """Renewal period and cancel margin for this lease length."""
-        return LeaseTerms.for_lease(self.lease_s, self.lease_margin_s)
-
-
-@dataclass
-class SchedulerStats:
-    """Counters since start."""
-
-    fired: int = 0
-    failed: int = 0
-    dropped: int = 0
-    superseded: int = 0
-    leases_lost: int = 0
-    stalled_ticks: int = 0
-    lateness_s: list[float] = field(default_factory=list)
+T = TypeVar("T")
+# FiredTimer, Handler and SchedulerConfig are imported from here by every timer kind.
+__all__ = ["FiredTimer", "Handler", "SchedulerConfig", "SchedulerStats", "TimerScheduler"]
 
 
 class TimerScheduler:
-    """Claims due timers every tick and dispatches each to the handler registered for its kind."""
+    """Sleeps until the soonest due timer, claims what is due and dispatches each to its kind's handler.
+
+    A replica wakes at the soonest due time or lease expiry it read, early when the wake channel says a
+    sooner timer was armed (any replica), and at least every `tick_s` whatever it heard, so a lost
+    notification only delays a timer (docs/redis.md, "Timer wake-ups").
+    """
 
     def __init__(
         self,
@@ -96,17 +42,21 @@ class TimerScheduler:
         self.timers = timers
         self.config = config or SchedulerConfig()
         self.clock = clock
-        # Every wait (lease renewals, tick bounds) goes through `sleep`, so tests can move time instead.
+        # Every wait (lease renewals, tick bounds, the sleep until the next timer) goes through `sleep`.
         self.sleep = sleep
         self.stats = SchedulerStats()
-        self.started_at: datetime | None = None
-        self._record_lateness = record_lateness
-        self._handlers: dict[str, Handler] = {}
-        self._inflight: set[asyncio.Task[None]] = set()
-        self._pumps: set[asyncio.Task[int]] = set()
-        self._completions: list[tuple[ClaimedTimer, asyncio.Future[bool]]] = []
+        self._firing = TimerFiring(timers, self.config, clock, sleep, self.stats, record_lateness)
+        self._handlers = self._firing.handlers
         self._lock = asyncio.Lock()
-        self._aps: AsyncIOScheduler | None = None
+        self._loop: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self.wakeups: TimerWakeups | None = None
+        self._woken = asyncio.Event()
+        # Soonest due time heard on the wake channel since the current round began (epoch seconds).
+        self._heard = math.inf
+        # What the loop sleeps until (epoch seconds); -inf while it is busy with a round.
+        self._sleeping_until = -math.inf
+        self._requeue_at = datetime.min.replace(tzinfo=UTC)
 
     def register(self, kind: str, handler: Handler) -> None:
         """Route timers of `kind` to the coroutine function `handler`."""
@@ -120,91 +70,115 @@ class TimerScheduler:
         """Registered timer kinds."""
         return sorted(self._handlers)
 
+    @property
+    def started_at(self) -> datetime | None:
+        """When start() ran; timers due before it fire marked late."""
+        return self._firing.started_at
+
+    @property
+    def asleep_until(self) -> datetime | None:
+        """When the loop wakes next while it sleeps; None while it works or has been woken."""
+        if self._sleeping_until == -math.inf or self._woken.is_set():
+            return None
+        return datetime.fromtimestamp(self._sleeping_until, UTC)
+
     def handlers(self) -> dict[str, Handler]:
         """A copy of the kind → handler table (a second scheduler can serve the same kinds)."""
         return dict(self._handlers)
 
     async def start(self, ticking: bool = True) -> None:
-        """Start ticking; timers that fell due while no replica ran fire at once, marked late.
+        """Start the wake loop; timers that fell due while no replica ran fire at once, marked late.
 
         With `ticking=False` nothing runs on its own: the caller calls `pump()` (tests on a manual clock).
         """
-        self.started_at = self.clock()
+        self._firing.started_at = self.clock()
         if not ticking:
             return
-        self._aps = AsyncIOScheduler(timezone="UTC")
-        self._aps.add_job(
-            self.pump,
-            "interval",
-            seconds=self.config.tick_s,
-            id=TICK_JOB,
-            next_run_time=self.clock(),
-            max_instances=2,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-        self._aps.start()
+        loop = asyncio.get_running_loop()
+        if self.config.wake_on_arm:
+            self.wakeups = TimerWakeups(self.timers.redis, self.timers.keys.timers_wake(), self.notify)
+            self._listener = loop.create_task(self.wakeups.run(), name="timer-wakeups")
+        self._loop = loop.create_task(self._run(), name="timer-loop")
 
     async def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop ticking and let in-flight handlers finish; unfinished claims go back after their lease."""
-        if self._aps is not None:
-            self._aps.shutdown(wait=False)
-            self._aps = None
-        for pump in set(self._pumps):
-            pump.cancel()
-        if self._inflight:
-            _, pending = await asyncio.wait(set(self._inflight), timeout=timeout_s)
-            for task in pending:
+        """Stop the loop and let in-flight handlers finish; unfinished claims go back after their lease."""
+        for task in (self._loop, self._listener):
+            if task is not None:
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(*pending, return_exceptions=True)
+                await asyncio.gather(task, return_exceptions=True)
+        self._loop = self._listener = None
+        await self._firing.stop(timeout_s)
 
     async def drain(self) -> None:
         """Wait until no handler or completion is in flight."""
-        while self._inflight:
-            await asyncio.wait(set(self._inflight))
+        while self._firing.inflight:
+            await asyncio.wait(set(self._firing.inflight))
+
+    def notify(self, due_ts: float | None) -> None:
+        """A timer due at `due_ts` (epoch seconds; None: unknown, look now) was armed: wake if it is sooner."""
+        at = -math.inf if due_ts is None else due_ts
+        self._heard = min(self._heard, at)
+        if at < self._sleeping_until and not self._woken.is_set():
+            self.stats.woken_early += 1
+            self._woken.set()
 
     async def pump(self) -> int:
         """One round: requeue expired leases, claim what is due, dispatch it; returns how many were claimed."""
+        return (await self._round(requeue=True, grace_s=0.0))[0]
+
+    async def _run(self) -> None:
+        while True:
+            # Heard from here on counts for the next sleep: a timer armed during the round is not missed.
+            self._heard, self._sleeping_until = math.inf, -math.inf
+            self._woken.clear()
+            requeue = self.clock() >= self._requeue_at
+            claimed, backlog = await self._round(requeue, self.config.requeue_grace_s)
+            if backlog:
+                await asyncio.sleep(0)  # more is due than one round could claim: go on, letting handlers run
+                continue
+            wake = await self._plan()
+            # Claimed nothing and heard nothing, yet something is due (claimed elsewhere meanwhile, a skewed
+            # clock): sleep a little rather than spin. Anything heard is looked at at once.
+            await self._sleep_until(wake, floor=claimed == 0 and self._heard == math.inf)
+
+    async def _round(self, requeue: bool, grace_s: float) -> tuple[int, bool]:
         if self._lock.locked():
-            return 0
+            return 0, False
         async with self._lock:
-            tick = asyncio.ensure_future(self._tick())
-            if not await race(tick, self.config.tick_timeout_s, self.sleep):
-                # A hung Redis: give up this tick rather than hold every later one. A claim cut off here
-                # may still land; its timers come back when their lease runs out.
-                tick.cancel()
-                await asyncio.gather(tick, return_exceptions=True)
-                self.stats.stalled_ticks += 1
-                log.warning("timer tick gave up after %g s; Redis is slow or unreachable", self.config.tick_timeout_s)
-                return 0
-            try:
-                claimed, backlog = tick.result()
-            except BotError:
-                log.exception("timer pump failed; retrying next tick")
-                return 0
-        if backlog and self._aps is not None:
-            # More is due than one tick could claim: go on at once instead of waiting for the next tick.
-            task = asyncio.get_running_loop().create_task(self.pump())
-            self._pumps.add(task)
-            task.add_done_callback(self._pumps.discard)
-        return claimed
+            done = await self._bounded(self._claim_round(requeue, grace_s))
+        return done if done is not None else (0, False)
 
-    async def _tick(self) -> tuple[int, bool]:
-        claimed = await self._claim_for_one_tick()
-        await self._plan_nearest()
-        return claimed
+    async def _bounded(self, work: Awaitable[T]) -> T | None:
+        """`work`'s result, or None when Redis failed or did not answer within tick_timeout_s."""
+        task = asyncio.ensure_future(work)
+        if not await race(task, self.config.tick_timeout_s, self.sleep):
+            # A hung Redis: give up this round rather than hold every later one. A claim cut off here
+            # may still land; its timers come back when their lease runs out.
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            self.stats.stalled_ticks += 1
+            log.warning("timer tick gave up after %g s; Redis is slow or unreachable", self.config.tick_timeout_s)
+            return None
+        try:
+            return task.result()
+        except BotError:
+            log.exception("timer round failed; retrying next tick")
+            return None
 
-    async def _claim_for_one_tick(self) -> tuple[int, bool]:
+    async def _claim_round(self, requeue: bool, grace_s: float) -> tuple[int, bool]:
         now = self.clock()
-        await self.timers.requeue_expired_leases(now)
-        # Bounded by one tick so a backlog never holds the pump; `_plan_next` runs it again at once.
-        budget_end = now + timedelta(seconds=self.config.tick_s)
+        if requeue:
+            # Leases that ran out `grace_s` ago: a lease runs from when its claim was sent, so its holder's view
+            # of it ends a round trip later, and replicas' clocks differ a little.
+            await self.timers.requeue_expired_leases(now - timedelta(seconds=grace_s))
+            self._requeue_at = now + timedelta(seconds=self.config.tick_s)
+        # Bounded so a backlog never holds the loop from planning; the loop goes on at once after it.
+        budget_end = now + timedelta(seconds=self.config.round_s)
         total = 0
         while (left := (budget_end - self.clock()).total_seconds()) > 0:
-            free = self.config.max_concurrency - len(self._inflight)
+            free = self.config.max_concurrency - len(self._firing.inflight)
             if free <= 0:
-                await asyncio.wait(set(self._inflight), timeout=left, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(set(self._firing.inflight), timeout=left, return_when=asyncio.FIRST_COMPLETED)
                 continue
             limit = min(self.config.batch, free)
             sent_at = self.clock()
@@ -213,121 +187,42 @@ class TimerScheduler:
             # whose reply was slow has less left: the handler's supervision starts from there.
             expires_at = sent_at + timedelta(seconds=self.config.lease_s)
             for timer in claimed:
-                self._spawn(timer, expires_at)
+                self._firing.spawn(timer, expires_at)
             total += len(claimed)
             if len(claimed) < limit:
                 return total, False
         return total, True
 
-    async def _plan_nearest(self) -> None:
-        # A date job at the soonest due time keeps lateness well under one tick.
-        if self._aps is None:
-            return
+    async def _plan(self) -> datetime:
+        """When to wake next: the soonest due time or lease expiry, a timer heard of, or the tick."""
         now = self.clock()
-        nearest = await self.timers.next_due()
-        if nearest is None or nearest <= now or nearest > now + timedelta(seconds=self.config.tick_s):
-            return
-        self._aps.add_job(
-            self.pump,
-            "date",
-            run_date=nearest,
-            id=NEAREST_JOB,
-            replace_existing=True,
-            misfire_grace_time=None,
-            max_instances=2,
-        )
+        listening = self.wakeups is not None and self.wakeups.subscribed
+        longest = self.config.tick_s if listening else min(self.config.tick_s, self.config.poll_s)
+        wake = now + timedelta(seconds=longest)
+        soonest = await self._bounded(self.timers.next_wake())
+        if soonest is not None:
+            due, lease_end = soonest
+            if lease_end is not None:
+                # A lease running out (a replica died holding it): requeue then (with the grace), not at the tick.
+                lease_end += timedelta(seconds=self.config.requeue_grace_s)
+                self._requeue_at = min(self._requeue_at, lease_end)
+            wake = min([wake, *(t for t in (due, lease_end) if t is not None)])
+        if self._heard < wake.timestamp():
+            wake = datetime.fromtimestamp(max(self._heard, 0.0), UTC)
+        return wake
 
-    def _spawn(self, timer: ClaimedTimer, expires_at: datetime) -> None:
-        task = asyncio.get_running_loop().create_task(self._fire(timer, expires_at))
-        self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
-
-    async def _fire(self, timer: ClaimedTimer, expires_at: datetime) -> None:
-        try:
-            await self._fire_once(timer, expires_at)
-        except BotError:
-            # The lease stays with us until it expires; then another tick requeues the timer.
-            log.exception("timer %s: store call failed during dispatch", timer.id)
-
-    async def _fire_once(self, timer: ClaimedTimer, expires_at: datetime) -> None:
-        fired = self._fired(timer)
-        try:
-            await self._run_with_lease(timer, fired, expires_at)
-        except LeaseLost as lost:
-            # Not ours any more: no retry, no completion; whoever claims it next runs it.
-            self.stats.leases_lost += 1
-            log.warning("timer %s (%s): handler cancelled, lease lost: %s", timer.id, timer.kind, lost)
-            return
-        except Exception as exc:
-            await self._failed(timer, exc)
-            return
-        self.stats.fired += 1
-        if self._record_lateness:
-            self.stats.lateness_s.append(fired.lateness.total_seconds())
-        if not await self._complete(timer):
-            # Re-armed by its own handler (a repeating reminder) or, rarely, a lease that ran out.
-            self.stats.superseded += 1
-            log.debug("timer %s ran; its record now belongs to a newer arming or claim", timer.id)
-
-    async def _complete(self, timer: ClaimedTimer) -> bool:
-        # Completions that finish together share one pipelined round trip.
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._completions.append((timer, done))
-        if len(self._completions) == 1:
-            asyncio.get_running_loop().call_soon(self._flush_completions)
-        return await done
-
-    def _flush_completions(self) -> None:
-        batch, self._completions = self._completions, []
-        task = asyncio.get_running_loop().create_task(self._complete_batch(batch))
-        self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
-
-    async def _complete_batch(self, batch: list[tuple[ClaimedTimer, asyncio.Future[bool]]]) -> None:
-        try:
-            results = await self.timers.complete_many([t for t, _ in batch])
-        except BotError as exc:
-            for _, done in batch:
-                done.set_exception(exc)
-            return
-        for (_, done), ok in zip(batch, results, strict=True):
-            done.set_result(ok)
-
-    def _fired(self, timer: ClaimedTimer) -> FiredTimer:
+    async def _sleep_until(self, wake: datetime, floor: bool) -> None:
         now = self.clock()
-        late_cut = timedelta(seconds=self.config.late_after_s)
-        started = self.started_at or now
-        return FiredTimer(
-            id=timer.id,
-            kind=timer.kind,
-            payload=timer.payload,
-            due_at=timer.due_at,
-            fired_at=now,
-            incident_id=timer.incident_id,
-            generation=timer.generation,
-            attempt=timer.attempts,
-            late=timer.due_at < started or now - timer.due_at > late_cut,
-        )
-
-    async def _run_with_lease(self, timer: ClaimedTimer, fired: FiredTimer, expires_at: datetime) -> None:
-        handler = self._handlers.get(timer.kind)
-        if handler is None:
-            raise InvalidInput(f"no handler registered for timer kind {timer.kind!r}")
-        terms = self.config.lease_terms
-        if (expires_at - self.clock()).total_seconds() <= terms.margin_s:
-            raise LeaseLost("the claim came back with too little of its lease left to start")
-
-        async def renew(now: datetime) -> bool:
-            return await self.timers.extend(timer.id, timer.token, now, self.config.lease_s)
-
-        await run_under_lease(handler(fired), renew, expires_at, terms, self.clock, self.sleep)
-
-    async def _failed(self, timer: ClaimedTimer, exc: Exception) -> None:
-        log.error("timer %s (%s) failed on attempt %d", timer.id, timer.kind, timer.attempts, exc_info=exc)
-        self.stats.failed += 1
-        if timer.attempts >= self.config.max_attempts:
-            self.stats.dropped += 1
-            log.error("timer %s dropped after %d attempts", timer.id, timer.attempts)
-            await self.timers.complete(timer.id, timer.token, timer.generation)
+        if floor:
+            wake = max(wake, now + timedelta(seconds=self.config.min_sleep_s))
+        delay = (wake - now).total_seconds()
+        if delay <= 0 or self._woken.is_set():
             return
-        await self.timers.retry(timer.id, timer.token, self.clock() + timedelta(seconds=self.config.retry_after_s))
+        self.stats.sleeps += 1
+        self._sleeping_until = wake.timestamp()
+        waiter = asyncio.ensure_future(self._woken.wait())
+        try:
+            await race(waiter, delay, self.sleep)
+        finally:
+            waiter.cancel()
+            self._sleeping_until = -math.inf

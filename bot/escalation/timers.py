@@ -4,8 +4,9 @@ Delivery is at-least-once with idempotent completion: a claim moves a timer from
 leased set under a fresh token; `complete` marks the arming done and removes the timer only while that
 token still holds it; a lease that runs out sends the timer back to the due set. Timers are spread over
 `Keys.timer_shards` shards (hash tag `{timers:s}`, the shard derived from the id) so every script touches
-one Redis Cluster slot; a claim takes from every shard in one pipelined round. See docs/escalation.md
-and docs/redis.md.
+one Redis Cluster slot; a claim takes from every shard in one pipelined round. An arming that becomes
+its shard's soonest timer publishes its due time on `Keys.timers_wake` so sleeping schedulers wake for
+it. See docs/escalation.md and docs/redis.md.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ class TimerStore:
                     t.incident_id or "",
                     generation,
                     group,
+                    k.timers_wake(),
                 ]
                 shard = k.timer_shard(t.timer_id)
                 keys = [k.timers_due(shard), k.timers_leased(shard), k.timer(t.timer_id)]
@@ -146,7 +148,7 @@ class TimerStore:
         k = self.keys
         async with self.redis.pipeline(transaction=False) as pipe:
             for shard in range(k.timer_shards):
-                args: list[str | float] = [_ts(now), k.timer_record_prefix(shard), limit]
+                args: list[str | float] = [_ts(now), k.timer_record_prefix(shard), limit, k.timers_wake()]
                 await queue_script(pipe, self._requeue, [k.timers_leased(shard), k.timers_due(shard)], args)
             return sum(int(n) for n in await _call(pipe.execute()))
 
@@ -161,7 +163,7 @@ class TimerStore:
         k = self.keys
         shard = k.timer_shard(timer_id)
         keys = [k.timers_due(shard), k.timers_leased(shard), k.timer(timer_id)]
-        return bool(await _call(self._retry(keys=keys, args=[timer_id, token, _ts(at)])))
+        return bool(await _call(self._retry(keys=keys, args=[timer_id, token, _ts(at), k.timers_wake()])))
 
     async def complete(self, timer_id: str, claim_token: str, generation: str) -> bool:
         """Mark this arming fired and remove the timer if `claim_token` still holds it."""
@@ -213,9 +215,17 @@ class TimerStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for shard in range(self.keys.timer_shards):
                 pipe.zrange(self.keys.timers_due(shard), 0, 0, withscores=True)
+            return _soonest(await _call(pipe.execute()))
+
+    async def next_wake(self) -> tuple[datetime | None, datetime | None]:
+        """(soonest unclaimed due time, soonest lease expiry) over every shard, in one pipelined round."""
+        k = self.keys
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for shard in range(k.timer_shards):
+                pipe.zrange(k.timers_due(shard), 0, 0, withscores=True)
+                pipe.zrange(k.timers_leased(shard), 0, 0, withscores=True)
             replies = await _call(pipe.execute())
-        soonest = [rows[0][1] for rows in replies if rows]
-        return datetime.fromtimestamp(min(soonest), UTC) if soonest else None
+        return _soonest(replies[0::2]), _soonest(replies[1::2])
 
     async def counts(self) -> tuple[int, int]:
         """(due, leased) timer counts over every shard."""
@@ -232,6 +242,11 @@ def _ts(at: datetime) -> float:
     if at.tzinfo is None:
         raise ValueError("timer times must be timezone-aware")
     return at.timestamp()
+
+
+def _soonest(replies: list[list[tuple[str, float]]]) -> datetime | None:
+    scores = [rows[0][1] for rows in replies if rows]
+    return datetime.fromtimestamp(min(scores), UTC) if scores else None
 
 
 def _record(raw: dict[str, str]) -> TimerRecord:

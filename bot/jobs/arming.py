@@ -24,7 +24,10 @@ for _, t in ipairs(cjson.decode(ARGV[ARMS_ARG])) do
   redis.call('HSET', t.rec, 'id', t.id, 'due', t.due, 'kind', t.kind, 'payload', t.payload,
     'incident', t.incident, 'generation', t.generation, 'token', '', 'attempts', 0, 'set', t.set)
   redis.call('ZREM', t.leased_key, t.id)
+  local head = redis.call('ZRANGE', t.due_key, 0, 0, 'WITHSCORES')
   redis.call('ZADD', t.due_key, t.due, t.id)
+  -- The shard's new soonest timer wakes sleeping schedulers (as TimerStore.arm does).
+  if head[2] == nil or tonumber(t.due) < tonumber(head[2]) then redis.call('PUBLISH', t.wake, t.due) end
   if t.set ~= '' then redis.call('SADD', t.set, t.id) end
 end
 """
@@ -65,6 +68,7 @@ def arm_specs(keys: Keys, requests: Sequence[ArmRequest]) -> str:
                 "rec": keys.timer(r.timer_id),
                 "due_key": keys.timers_due(shard),
                 "leased_key": keys.timers_leased(shard),
+                "wake": keys.timers_wake(),
             }
         )
     return json.dumps(specs)
