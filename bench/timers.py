@@ -1,14 +1,14 @@
 """Benchmark durable timers: lateness p50/p99 of 10,000 timers fired by 3 scheduler processes, duplicates counted.
 
-    .venv/bin/python bench/timers.py [--timers 10000] [--replicas 3] [--spread 5] [--streamed 2000] [--idle 3]
+    .venv/bin/python bench/timers.py [--timers 10000] [--replicas 3] [--spread 5] [--streamed 500] [--idle 3]
 
 Four runs against one Redis, each with its own replica processes and key prefix:
 
 1. due at their time: `--timers` timers armed ahead, falling due over `--spread` seconds; the schedulers
    sleep until the soonest due timer (bot/escalation/scheduler.py).
 2. baseline: the same timers with each replica polling every 200 ms (the old scheduler's tick).
-3. armed while the schedulers sleep: `--streamed` timers armed in small batches 50-250 ms before they fall
-   due, so only the wake-up channel (Redis pub/sub) can fire them on time.
+3. armed while the schedulers sleep: `--streamed` timers in batches of 10, 0.3 s apart, each batch armed
+   50-200 ms before it falls due, so only the wake-up channel (Redis pub/sub) can fire them on time.
 4. baseline: the same with the wake-up channel off (the schedulers poll every 200 ms instead).
 
 Every fired timer is reported by the process that ran it; a timer fired twice counts as a duplicate (there
@@ -42,6 +42,7 @@ from bot.escalation.timers import ArmRequest, TimerStore
 from bot.keys import Keys
 
 POLL_S = 0.2  # the old scheduler's tick
+STREAM_GAP_S = 0.3  # between batches of timers armed while the schedulers sleep
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -58,6 +59,7 @@ class Outcome:
     duplicates: int
     missing: int
     idle_cpu_percent: float
+    busy_cpu_s: float  # CPU seconds of all replicas from start until every timer fired
 
     def line(self, name: str) -> str:
         """One printed line."""
@@ -65,7 +67,7 @@ class Outcome:
         return (
             f"{name:<44} p50 {statistics.median(ms):7.1f} ms  p99 {percentile(ms, 0.99):7.1f} ms  "
             f"max {max(ms):7.1f} ms  duplicates {self.duplicates}  missing {self.missing}  "
-            f"idle CPU {self.idle_cpu_percent:.2f} %/replica"
+            f"idle CPU {self.idle_cpu_percent:.2f} %/replica  busy CPU {self.busy_cpu_s:.1f} s"
         )
 
 
@@ -91,15 +93,17 @@ async def replica(url: str, prefix: str, mode: str) -> None:
     else:
         await scheduler.start()
     print("ready", flush=True)
+    busy0 = time.process_time()
     await asyncio.to_thread(sys.stdin.readline)  # "idle": everything has fired
     cpu0, wall0 = time.process_time(), time.perf_counter()
+    busy = cpu0 - busy0
     await asyncio.to_thread(sys.stdin.readline)  # "stop"
     idle = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
     if poller is not None:
         poller.cancel()
     await scheduler.stop()
     await client.aclose()
-    print(json.dumps({"fired": fired, "idle_cpu": idle}), flush=True)
+    print(json.dumps({"fired": fired, "idle_cpu": idle, "busy_cpu_s": busy}), flush=True)
 
 
 async def poll(scheduler: TimerScheduler) -> None:
@@ -179,6 +183,7 @@ async def run_once(url: str, mode: str, replicas: int, plan: list[float], stream
         duplicates=sum(n - 1 for n in counts.values()),
         missing=len(plan) - len(counts),
         idle_cpu_percent=100 * statistics.mean(float(r["idle_cpu"]) for r in reports),  # type: ignore[arg-type]
+        busy_cpu_s=sum(float(r["busy_cpu_s"]) for r in reports),  # type: ignore[arg-type]
     )
 
 
@@ -196,11 +201,11 @@ async def arm_ahead(store: TimerStore, start: datetime, plan: list[float]) -> No
 
 
 async def arm_streamed(store: TimerStore, start: datetime, plan: list[float]) -> None:
-    """Arm each timer 50-250 ms before it is due, in batches of 10, while the schedulers sleep."""
+    """Arm each batch of 10 timers 50-200 ms before it is due, while the schedulers sleep."""
     rng = random.Random(14)
     for first in range(0, len(plan), 10):
         due = [start + timedelta(seconds=plan[n]) for n in range(first, min(first + 10, len(plan)))]
-        arm_at = min(due) - timedelta(seconds=rng.uniform(0.05, 0.25))
+        arm_at = min(due) - timedelta(seconds=rng.uniform(0.05, 0.2))
         wait = (arm_at - datetime.now(UTC)).total_seconds()
         if wait > 0:
             await asyncio.sleep(wait)
@@ -229,7 +234,8 @@ async def loop_lateness(count: int, spread_s: float) -> list[float]:
 async def run(url: str, args: argparse.Namespace) -> None:
     """All four runs and the floor; print them and write the report."""
     ahead = [args.spread * n / args.timers for n in range(args.timers)]
-    streamed = [args.spread * n / args.streamed for n in range(args.streamed)]
+    # Batches of 10 due together, 0.3 s apart: a scheduler has gone back to sleep before the next is armed.
+    streamed = [STREAM_GAP_S * (n // 10) for n in range(args.streamed)]
     wake = await run_once(url, "wake", args.replicas, ahead, False, args.idle)
     print(wake.line(f"{args.timers} armed ahead, wake at due time"), flush=True)
     polled = await run_once(url, "poll", args.replicas, ahead, False, args.idle)
@@ -279,7 +285,7 @@ def main() -> None:
     parser.add_argument("--timers", type=int, default=10_000)
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--spread", type=float, default=5.0, help="seconds over which the timers fall due")
-    parser.add_argument("--streamed", type=int, default=2000, help="timers armed while the schedulers sleep")
+    parser.add_argument("--streamed", type=int, default=500, help="timers armed while the schedulers sleep")
     parser.add_argument("--idle", type=float, default=3.0, help="seconds of idle CPU measurement")
     add_json_argument(parser)
     args = parser.parse_args()

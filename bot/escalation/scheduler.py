@@ -14,7 +14,7 @@ from bot.alerts import utcnow
 from bot.errors import BotError, InvalidInput
 from bot.escalation.firing import FiredTimer, Handler, SchedulerConfig, SchedulerStats, TimerFiring
 from bot.escalation.lease import Sleep, race
-from bot.escalation.timers import TimerStore
+from bot.escalation.timers import Claim, TimerStore
 from bot.escalation.wakeups import TimerWakeups
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ class TimerScheduler:
         # What the loop sleeps until (epoch seconds); -inf while it is busy with a round.
         self._sleeping_until = -math.inf
         self._requeue_at = datetime.min.replace(tzinfo=UTC)
+        self._last_claim: Claim | None = None
 
     def register(self, kind: str, handler: Handler) -> None:
         """Route timers of `kind` to the coroutine function `handler`."""
@@ -95,7 +96,10 @@ class TimerScheduler:
         if not ticking:
             return
         loop = asyncio.get_running_loop()
-        if self.config.wake_on_arm:
+        if self.config.wake_on_arm and not callable(getattr(self.timers.redis, "pubsub", None)):
+            # redis-py before 6 has no pub/sub on its asyncio Cluster client: poll instead.
+            log.warning("this Redis client cannot subscribe; timers poll every %g s", self.config.poll_s)
+        elif self.config.wake_on_arm:
             self.wakeups = TimerWakeups(self.timers.redis, self.timers.keys.timers_wake(), self.notify)
             self._listener = loop.create_task(self.wakeups.run(), name="timer-wakeups")
         self._loop = loop.create_task(self._run(), name="timer-loop")
@@ -131,6 +135,7 @@ class TimerScheduler:
             # Heard from here on counts for the next sleep: a timer armed during the round is not missed.
             self._heard, self._sleeping_until = math.inf, -math.inf
             self._woken.clear()
+            self._last_claim = None
             requeue = self.clock() >= self._requeue_at
             claimed, backlog = await self._round(requeue, self.config.requeue_grace_s)
             if backlog:
@@ -182,7 +187,8 @@ class TimerScheduler:
                 continue
             limit = min(self.config.batch, free)
             sent_at = self.clock()
-            claimed = await self.timers.claim_due(sent_at, limit, self.config.lease_s)
+            claim = self._last_claim = await self.timers.claim(sent_at, limit, self.config.lease_s)
+            claimed = claim.timers
             # The lease runs from the time the claim was sent (the script stores exactly that), so a claim
             # whose reply was slow has less left: the handler's supervision starts from there.
             expires_at = sent_at + timedelta(seconds=self.config.lease_s)
@@ -199,7 +205,12 @@ class TimerScheduler:
         listening = self.wakeups is not None and self.wakeups.subscribed
         longest = self.config.tick_s if listening else min(self.config.tick_s, self.config.poll_s)
         wake = now + timedelta(seconds=longest)
-        soonest = await self._bounded(self.timers.next_wake())
+        last = self._last_claim
+        if last is not None and last.every_shard:
+            # The claim reported what it left behind: no need to ask again.
+            soonest: tuple[datetime | None, datetime | None] | None = (last.next_due, last.lease_end)
+        else:
+            soonest = await self._bounded(self.timers.next_wake())
         if soonest is not None:
             due, lease_end = soonest
             if lease_end is not None:

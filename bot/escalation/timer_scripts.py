@@ -40,6 +40,8 @@ return 1
 )
 
 # KEYS: due, leased. ARGV: now, limit, lease expiry, token base, record prefix, fired prefix.
+# Returns {claimed rows, the shard's soonest due time left, its soonest lease expiry} ('' = none), so the
+# scheduler plans its next wake-up from the claim's own answer, without another round trip.
 CLAIM = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
@@ -59,7 +61,9 @@ for i, id in ipairs(ids) do
     out[#out + 1] = {id, token, f[1], f[2], f[3], f[4], f[5], tostring(attempts)}
   end
 end
-return out
+local due = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local leased = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+return {out, due[2] or '', leased[2] or ''}
 """
 
 # KEYS: leased, due. ARGV: now, record prefix, limit, wake channel ('' = none).

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +55,17 @@ class ClaimedTimer(TimerRecord):
     """A timer this process holds under `token` until its lease runs out."""
 
     token: str = ""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one claim took, and what it saw left in the shards it asked (None: nothing there)."""
+
+    timers: list[ClaimedTimer]
+    next_due: datetime | None
+    lease_end: datetime | None
+    # Whether every shard answered, so next_due and lease_end cover the whole store.
+    every_shard: bool
 
 
 class TimerStore:
@@ -106,12 +117,18 @@ class TimerStore:
         return generations
 
     async def claim_due(self, now: datetime, limit: int, lease_s: float) -> list[ClaimedTimer]:
-        """Atomically lease up to `limit` timers due at `now`, each under a unique token, from every shard.
+        """Atomically lease up to `limit` timers due at `now`, each under a unique token, from every shard."""
+        return (await self.claim(now, limit, lease_s)).timers
+
+    async def claim(self, now: datetime, limit: int, lease_s: float) -> Claim:
+        """`claim_due`, plus the soonest due time and lease expiry the shards reported after it.
 
         Each round gives every shard that may still hold due timers an equal share of what is left (one
         pipelined round trip); fewer than `limit` come back only when no shard has more due.
         """
         k = self.keys
+        due_heads: dict[int, str] = {}
+        lease_heads: dict[int, str] = {}
         base = uuid.uuid4().hex
         found: list[ClaimedTimer] = []
         # The first shard asked rotates, so a remainder share never always favours the same shard.
@@ -138,10 +155,14 @@ class TimerStore:
                     ]
                     await queue_script(pipe, self._claim, [k.timers_due(shard), k.timers_leased(shard)], args)
                 replies = await _call(pipe.execute())
+            for (shard, _), (_, due, leased) in zip(asks, replies, strict=True):
+                due_heads[shard], lease_heads[shard] = due, leased
             # A shard that filled its share may hold more; one that did not is drained for this call.
-            open_shards = [s for (s, n), rows in zip(asks, replies, strict=True) if len(rows) >= n] + unasked
-            found += [_claimed(row) for rows in replies for row in rows]
-        return found
+            open_shards = [s for (s, n), (rows, *_) in zip(asks, replies, strict=True) if len(rows) >= n] + unasked
+            found += [_claimed(row) for rows, *_ in replies for row in rows]
+        return Claim(
+            found, _earliest(due_heads.values()), _earliest(lease_heads.values()), len(due_heads) == k.timer_shards
+        )
 
     async def requeue_expired_leases(self, now: datetime, limit: int = 1000) -> int:
         """Send timers whose lease ran out back to the due set at their original due time (every shard)."""
@@ -242,6 +263,11 @@ def _ts(at: datetime) -> float:
     if at.tzinfo is None:
         raise ValueError("timer times must be timezone-aware")
     return at.timestamp()
+
+
+def _earliest(scores: Iterable[str]) -> datetime | None:
+    known = [float(s) for s in scores if s]
+    return datetime.fromtimestamp(min(known), UTC) if known else None
 
 
 def _soonest(replies: list[list[tuple[str, float]]]) -> datetime | None:
