@@ -58,6 +58,7 @@ class TimerScheduler:
         self._sleeping_until = -math.inf
         self._requeue_at = datetime.min.replace(tzinfo=UTC)
         self._last_claim: Claim | None = None
+        self._stopping = False
 
     def register(self, kind: str, handler: Handler) -> None:
         """Route timers of `kind` to the coroutine function `handler`."""
@@ -93,11 +94,12 @@ class TimerScheduler:
         With `ticking=False` nothing runs on its own: the caller calls `pump()` (tests on a manual clock).
         """
         self._firing.started_at = self.clock()
+        self._stopping = False
         if not ticking:
             return
         loop = asyncio.get_running_loop()
         if self.config.wake_on_arm and not callable(getattr(self.timers.redis, "pubsub", None)):
-            # redis-py before 6 has no pub/sub on its asyncio Cluster client: poll instead.
+            # Older redis-py releases have no pub/sub on the asyncio Cluster client: poll instead.
             log.warning("this Redis client cannot subscribe; timers poll every %g s", self.config.poll_s)
         elif self.config.wake_on_arm:
             self.wakeups = TimerWakeups(self.timers.redis, self.timers.keys.timers_wake(), self.notify)
@@ -106,10 +108,15 @@ class TimerScheduler:
 
     async def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the loop and let in-flight handlers finish; unfinished claims go back after their lease."""
+        self._stopping = True
+        if self.wakeups is not None:
+            self.wakeups.stop()
         for task in (self._loop, self._listener):
             if task is not None:
                 task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+                # Bounded: a cancellation a library swallows must not hold up the shutdown.
+                if not (await asyncio.wait({task}, timeout=2.0))[0]:
+                    log.error("timer task %s did not stop within 2 s", task.get_name())
         self._loop = self._listener = None
         await self._firing.stop(timeout_s)
 
@@ -131,7 +138,8 @@ class TimerScheduler:
         return (await self._round(requeue=True, grace_s=0.0))[0]
 
     async def _run(self) -> None:
-        while True:
+        # Not `while True`: a cancellation that races a Redis read's timeout can come back as a store error.
+        while not self._stopping:
             # Heard from here on counts for the next sleep: a timer armed during the round is not missed.
             self._heard, self._sleeping_until = math.inf, -math.inf
             self._woken.clear()

@@ -47,18 +47,27 @@ class TimerWakeups:
         self.subscribed = False  # True while messages can arrive; the scheduler polls faster while False
         self.heard = 0
         self._pause = retry_s
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Make run() return at its next step (its task should be cancelled too, to end a read)."""
+        self._stopped = True
 
     async def run(self) -> None:
-        """Subscribe and listen until cancelled; resubscribe with a doubling pause after any failure."""
-        while True:
+        """Subscribe and listen until stopped; resubscribe with a doubling pause after any failure."""
+        while not self._stopped:
             try:
                 await self._listen()
             except (RedisError, RedisClusterException, OSError) as exc:
+                if self._stopped:  # a cancellation that raced a read's own timeout comes back as an error
+                    return
                 # Connection lost, node gone, fail-over: the fallback tick covers the gap.
                 log.warning("timer wake-up channel lost; polling until it is back", extra={"error": str(exc)})
             except Exception:
                 # Not a Redis failure we know, but a dead listener would leave the scheduler polling for good.
                 log.exception("timer wake-up listener failed; polling until it is back")
+            if self._stopped:
+                return
             await self.sleep(self._pause)
             self._pause = min(2 * self._pause, self.max_retry_s)
 
@@ -69,15 +78,16 @@ class TimerWakeups:
             self.subscribed, self._pause = True, self.retry_s
             # Whatever was published while we were not listening is lost: look at the store once.
             self.on_due(None)
-            while True:
+            while not self._stopped:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=self.poll_s)
                 if message is not None and message.get("type") == "message":
                     self.heard += 1
                     self.on_due(_due(message.get("data")))
         finally:
             self.subscribed = False
-            with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                async with asyncio.timeout(1.0):  # closing must never hold up a shutdown
+                    await pubsub.aclose()
 
 
 def _due(data: object) -> float | None:
