@@ -58,8 +58,9 @@ class SchedulerConfig:
     round_s: float = 0.2
     # The loop takes back a lease this long after it ran out (the holder's view of it ends a round trip later).
     requeue_grace_s: float = 0.1
-    # The shortest sleep after a round that claimed nothing, so a timer due but not claimable never spins.
-    min_sleep_s: float = 0.001
+    # Rounds start at least this far apart (a backlog or a wake-up aside): a cap on claims per second when
+    # timers fall due every millisecond, at the cost of up to this much lateness.
+    round_gap_s: float = 0.005
     batch: int = 200
     lease_s: float = 10.0
     max_concurrency: int = 200

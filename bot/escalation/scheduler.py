@@ -59,6 +59,7 @@ class TimerScheduler:
         self._requeue_at = datetime.min.replace(tzinfo=UTC)
         self._last_claim: Claim | None = None
         self._stopping = False
+        self._gap = timedelta(seconds=self.config.round_gap_s)
 
     def register(self, kind: str, handler: Handler) -> None:
         """Route timers of `kind` to the coroutine function `handler`."""
@@ -144,15 +145,18 @@ class TimerScheduler:
             self._heard, self._sleeping_until = math.inf, -math.inf
             self._woken.clear()
             self._last_claim = None
-            requeue = self.clock() >= self._requeue_at
-            claimed, backlog = await self._round(requeue, self.config.requeue_grace_s)
+            began = self.clock()
+            _, backlog = await self._round(began >= self._requeue_at, self.config.requeue_grace_s)
             if backlog:
                 await asyncio.sleep(0)  # more is due than one round could claim: go on, letting handlers run
                 continue
             wake = await self._plan()
-            # Claimed nothing and heard nothing, yet something is due (claimed elsewhere meanwhile, a skewed
-            # clock): sleep a little rather than spin. Anything heard is looked at at once.
-            await self._sleep_until(wake, floor=claimed == 0 and self._heard == math.inf)
+            if self._heard == math.inf:
+                # Rounds start at least round_gap_s apart: with timers due every millisecond, every replica
+                # would otherwise claim without pause, and a timer due but claimed elsewhere meanwhile (or a
+                # skewed clock) would make it spin. Anything heard on the wake channel is looked at at once.
+                wake = max(wake, began + self._gap)
+            await self._sleep_until(wake)
 
     async def _round(self, requeue: bool, grace_s: float) -> tuple[int, bool]:
         if self._lock.locked():
@@ -230,10 +234,8 @@ class TimerScheduler:
             wake = datetime.fromtimestamp(max(self._heard, 0.0), UTC)
         return wake
 
-    async def _sleep_until(self, wake: datetime, floor: bool) -> None:
+    async def _sleep_until(self, wake: datetime) -> None:
         now = self.clock()
-        if floor:
-            wake = max(wake, now + timedelta(seconds=self.config.min_sleep_s))
         delay = (wake - now).total_seconds()
         if delay <= 0 or self._woken.is_set():
             return
