@@ -46,6 +46,7 @@ class TimerWakeups:
         self.sleep = sleep
         self.subscribed = False  # True while messages can arrive; the scheduler polls faster while False
         self.heard = 0
+        self.reconnects = 0
         self._pause = retry_s
         self._stopped = False
 
@@ -76,6 +77,10 @@ class TimerWakeups:
         try:
             await pubsub.subscribe(self.channel)
             self.subscribed, self._pause = True, self.retry_s
+            connection = getattr(pubsub, "connection", None)
+            if connection is not None:
+                # redis-py reconnects and resubscribes inside get_message by itself; hear about it too.
+                connection.register_connect_callback(self._reconnected)
             # Whatever was published while we were not listening is lost: look at the store once.
             self.on_due(None)
             while not self._stopped:
@@ -88,6 +93,12 @@ class TimerWakeups:
             with contextlib.suppress(RedisError, OSError, TimeoutError):
                 async with asyncio.timeout(1.0):  # closing must never hold up a shutdown
                     await pubsub.aclose()
+
+
+    async def _reconnected(self, connection: object) -> None:
+        # Messages published while the connection was down are lost: the scheduler looks at the store.
+        self.reconnects += 1
+        self.on_due(None)
 
 
 def _due(data: object) -> float | None:

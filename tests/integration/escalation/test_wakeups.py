@@ -150,3 +150,21 @@ async def test_the_loop_wakes_when_a_lease_runs_out_and_fires_the_timer_again(
     await clock.advance(0.2)
     await eventually(lambda: len(fired) == 1)
     assert fired[0].id == "held" and fired[0].attempt == 2 and fired[0].fired_at == lease_end
+
+
+async def test_a_lost_subscription_comes_back_and_wakes_the_loop_again(
+    running: TimerScheduler, redis: Redis, store: TimerStore, clock: ManualClock, fired: list[FiredTimer]
+) -> None:
+    if is_cluster(redis):
+        pytest.skip("CLIENT KILL reaches one node of a Cluster")
+    assert running.wakeups is not None
+    # The server drops the subscriber's connection (a restart or fail-over looks the same to it).
+    await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+    # redis-py reconnects and resubscribes by itself; the listener hears of it and the loop looks again.
+    await eventually(lambda: running.wakeups is not None and running.wakeups.reconnects == 1)
+    await eventually(lambda: _subscribed(running) and running.asleep_until is not None)
+    await store.arm("soon", T0 + timedelta(seconds=0.5), "k", {})
+    await asleep_until(running, T0 + timedelta(seconds=0.5))
+    await clock.advance(0.5)
+    await eventually(lambda: len(fired) == 1)
+    assert fired[0].lateness == timedelta(0)
