@@ -262,6 +262,8 @@ async def run(url: str, args: argparse.Namespace) -> None:
         "missing": wake.missing + polled.missing + woken.missing + deaf.missing,
         "idle_cpu_percent_of_a_core_per_replica": round(wake.idle_cpu_percent, 2),
         "idle_cpu_polling": round(polled.idle_cpu_percent, 2),
+        "replicas_cpu_s_while_firing": round(wake.busy_cpu_s, 1),
+        "replicas_cpu_s_while_firing_polling": round(polled.busy_cpu_s, 1),
     }
     p50, p99 = statistics.median, lambda v: percentile(v, 0.99)
     report.add("lateness p50", p50(wake.lateness_ms), "ms", "200 ms polling tick", p50(polled.lateness_ms), "lower")
