@@ -151,11 +151,12 @@ class TimerScheduler:
                 await asyncio.sleep(0)  # more is due than one round could claim: go on, letting handlers run
                 continue
             wake = await self._plan()
-            if self._heard == math.inf:
+            floor = began + self._gap
+            if self._heard >= floor.timestamp():
                 # Rounds start at least round_gap_s apart: with timers due every millisecond, every replica
                 # would otherwise claim without pause, and a timer due but claimed elsewhere meanwhile (or a
-                # skewed clock) would make it spin. Anything heard on the wake channel is looked at at once.
-                wake = max(wake, began + self._gap)
+                # skewed clock) would make it spin. A timer heard of that falls due sooner is looked at at once.
+                wake = max(wake, floor)
             await self._sleep_until(wake)
 
     async def _round(self, requeue: bool, grace_s: float) -> tuple[int, bool]:
