@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.incidents.models import EventType, TimelineEvent
+from bot.incidents.models import EventType, Incident, TimelineEvent
 from bot.incidents.pins import live_pins
 from bot.sandbox.emulator import Message
 from bot.sandbox.stack import SandboxStack
@@ -43,8 +43,14 @@ async def stack(start_stack: StartStack) -> SandboxStack:
 async def header(stack: SandboxStack) -> Message:
     services = stack.bot.services
     assert services is not None
-    incident = await services.store.get_incident_or_raise("INC-1")
-    assert incident.channel_id and incident.header_ts
+
+    async def posted() -> Incident | None:
+        # Provisioning posts the header; the page (a timer due at once) can reach the channel first.
+        incident = await services.store.get_incident_or_raise("INC-1")
+        return incident if incident.channel_id and incident.header_ts else None
+
+    incident = await eventually(posted)
+    assert incident and incident.channel_id and incident.header_ts
     return stack.emulator.message(incident.channel_id, incident.header_ts)
 
 
