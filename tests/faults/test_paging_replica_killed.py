@@ -104,6 +104,10 @@ async def test_replica_killed_while_its_level_2_page_is_in_flight(
     assert (await post_alert(a.url, "kill")).status_code == 202
     channel = await emulator.wait_for_channel("inc-1-api-api-latency-high-kill", timeout=20)
     await poll(lambda: dm_pages(emulator, ALICE), 10, "level 1 DM")
+    # Level 1 is a timer due at once, so its DM can beat the channel's header and evidence: let provisioning
+    # finish before Slack's answers are held back, or it would hold up the level 2 channel page.
+    incidents = IncidentStore(redis, keys)
+    await poll(lambda: _provisioned(incidents), 20, "provisioning done")
 
     # Level 2 (due 15 s after the alert) is sent by replica a, whose answers are then held back: it
     # dies with the PagerDuty event, the DM and the channel page sent but not known to be sent.
@@ -145,3 +149,7 @@ async def test_replica_killed_while_its_level_2_page_is_in_flight(
     assert "found delivered by an earlier attempt" in notes["post"]
     assert await DeadLetters(redis, keys).list() == []
     await b.stop()
+
+
+async def _provisioned(store: IncidentStore) -> bool:
+    return (await store.get_incident_or_raise("INC-1")).provisioned
