@@ -77,3 +77,18 @@ def test_views_the_bot_builds_pass_and_a_view_slack_would_refuse_does_not() -> N
     broken = {**update_modal(incident), "blocks": [{"type": "input", "label": "not an object"}]}
     with pytest.raises(SlackApiFailure):
         open_view(ws, broken)
+
+
+def test_views_update_checks_the_hash_and_the_new_view() -> None:
+    ws = workspace()
+    incident = Incident(id="INC-1", number=1, title="db slow")
+    opened = open_view(ws, update_modal(incident))["view"]
+    replacement = followup_modal(incident, "C0CHANNEL1")
+    with pytest.raises(SlackApiFailure) as stale:
+        run_method(ws, "views.update", {"view_id": opened["id"], "hash": "stale", "view": replacement})
+    assert stale.value.error == "hash_conflict"
+    bad = {**replacement, "submit": {"type": "plain_text", "text": "y" * 25}}
+    with pytest.raises(SlackApiFailure):
+        run_method(ws, "views.update", {"view_id": opened["id"], "hash": opened["hash"], "view": bad})
+    updated = run_method(ws, "views.update", {"view_id": opened["id"], "hash": opened["hash"], "view": replacement})
+    assert updated["view"]["callback_id"] == replacement["callback_id"] and updated["view"]["hash"] != opened["hash"]
