@@ -9,16 +9,16 @@ every problem comes back inside it (`response_action: errors`).
 from __future__ import annotations
 
 import json
-import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.errors import BotError, UpstreamError
+from bot.errors import BotError
 from bot.followups.service import MAX_TEXT
 from bot.incidents.models import Incident, Status
 from bot.slack.access_gate import gate_of
 from bot.slack.clicks import ack_timed, click_channel
+from bot.slack.declare import tell_declarer
 from bot.slack.declare_view import form_values
 from bot.slack.errors import reply_for_error
 from bot.slack.escape import escape_text
@@ -28,8 +28,6 @@ from bot.slack.gateway import Priority
 
 if TYPE_CHECKING:
     from bot.services import BotServices
-
-log = logging.getLogger(__name__)
 
 FOLLOWUP_ACTION = "followup"  # the access rule, as for `/incident followup`
 FOLLOWUP_CALLBACK = "add_followup"
@@ -107,8 +105,9 @@ async def click_answer(services: BotServices, incident_id: str, user: str, chann
         )
     gate = gate_of(services)
     if not await gate.click_in_place(incident, user, channel, FOLLOWUP_ACTION):
+        where = f"<#{incident.channel_id}>" if incident.channel_id else "its channel"
         return (
-            f":warning: This button belongs to {incident.id}: add its follow-ups from <#{incident.channel_id}> "
+            f":warning: This button belongs to {incident.id}: add its follow-ups from {where} "
             "(access rule `click-channel`, see docs/security.md)."
         )
     refusal = await gate.check(user, FOLLOWUP_ACTION, incident, channel)
@@ -124,14 +123,6 @@ async def submission_errors(services: BotServices, incident_id: str, user: str, 
         return {TEXT_BLOCK: f"{incident.id} was closed meanwhile: reopen it to add follow-ups."}
     refusal = await gate_of(services).check(user, FOLLOWUP_ACTION, incident, channel)
     return {TEXT_BLOCK: refusal.text()} if refusal is not None else {}
-
-
-async def _tell(services: BotServices, user: str, channel: str, text: str) -> None:
-    """The form has closed: the person hears the outcome ephemerally where they clicked."""
-    try:
-        await services.gateway.call("chat.postEphemeral", Priority.NORMAL, channel=channel, user=user, text=text)
-    except UpstreamError as exc:
-        log.warning("cannot tell who added a follow-up", extra={"user": user, "error": str(exc)})
 
 
 def register(app: AsyncApp, services: BotServices) -> None:
@@ -169,4 +160,5 @@ def register(app: AsyncApp, services: BotServices) -> None:
             reply = await record_followup(services, incident_id, user, text, owner)
         except BotError as exc:
             reply = f":warning: the follow-up was not recorded: {exc}"
-        await _tell(services, user, channel, reply)
+        # The form has closed: the person hears the outcome where they clicked (by DM when not a member there).
+        await tell_declarer(services, user, channel, None, reply)
