@@ -163,8 +163,8 @@ async def test_full_incident_from_alert_to_archived_channel(
 
     # A follow-up through the draft's "Add follow-up" form, filed on the tracker, its link back in the timeline.
     await command(stack, "alice", channel, "postmortem", "posted as a canvas")
-    draft = await slack.wait_for_message(channel, "Post-mortem draft for INC-1", timeout=10)
-    await followup_through_the_draft(slack, channel, draft, "Alert on restart loops", BOB)
+    announced = await slack.wait_for_message(channel, "Post-mortem draft for INC-1", timeout=10)
+    await followup_through_the_draft(slack, channel, announced, "Alert on restart loops", BOB)
     await slack.wait_for_ephemeral("alice", "Follow-up INC-1-F1 recorded", timeout=10)
     await eventually(lambda: _timeline_kind(stack, "followup_exported"), timeout=20)
     [issue] = world.github.issues
