@@ -262,7 +262,7 @@ class ApprovalService:
             payload = {"incident": approval.incident_id, "approval": approval.id}
             await self.timers.arm(f"approval:{approval.id}", due, EXPIRY_TIMER, payload, approval.incident_id)
             return
-        self.tasks.spawn(self._expire_later(approval), "approval-expiry", approval.incident_id)
+        self.tasks.spawn(self._expire_later(approval), "approval-expiry", approval.incident_id, timer=True)
 
     async def _expire_later(self, approval: Approval) -> None:
         await asyncio.sleep(max(0.0, approval.expires_at - self.clock()) + 0.05)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -156,8 +155,7 @@ class TimerScheduler:
             _, pending = await asyncio.wait(set(self._inflight), timeout=timeout_s)
             for task in pending:
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def drain(self) -> None:
         """Wait until no handler or completion is in flight."""

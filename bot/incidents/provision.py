@@ -111,8 +111,8 @@ class ProvisionGuard:
             yield True
         finally:
             renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            # gather, not suppress(CancelledError): a cancel of this task while it waits must not be swallowed.
+            await asyncio.gather(renewer, return_exceptions=True)
             await self._release(keys=[key], args=[token])
 
     async def _keep(self, key: str, token: str, ms: int) -> None:

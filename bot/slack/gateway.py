@@ -10,7 +10,6 @@ why; the worker that sends calls is supervised and restarted (logged, counted) i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections import deque
@@ -30,6 +29,7 @@ from bot.slack.naming import with_suffix
 from bot.slack.outbox import Job, Outbox, Priority
 from bot.slack.ratelimit import Outcome, RateLimiter
 from bot.slack.shared_budget import SharedBudget
+from bot.waits import wait_event
 
 __all__ = ["GatewayConfig", "Priority", "SlackGateway"]
 
@@ -92,8 +92,7 @@ class SlackGateway:
         deadline = loop.time() + drain_timeout
         while (self.outbox.pending or self._tasks) and loop.time() < deadline:
             self._idle.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), timeout=0.1)
+            await wait_event(self._idle, 0.1)
         for task in (self._supervisor, self.worker, *self._tasks):
             if task is not None:
                 task.cancel()
