@@ -3,13 +3,12 @@
 PagerDuty cannot be asked whether it has an event, so the retry sends it again. It is the same event,
 byte for byte (`event_action` trigger, `dedup_key` the incident id, the same summary), and PagerDuty
 merges a trigger whose key has an open alert into that alert: one alert, one notification. The loopback
-Events API here applies those rules (tests/faults/_pagerduty.py) and kills the bot the moment it has
+Events API here applies those rules (PagerDutyRecorder, tests/faults/_paging.py) and kills the bot the moment it has
 accepted the event, before answering, so the bot never learns the event went through.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,7 @@ from bot.incidents.store import IncidentStore
 from bot.jobs.deadletter import DeadLetters
 from bot.keys import Keys
 from bot.sandbox.emulator import SlackEmulator
-from tests.faults._pagerduty import PagerDutyDedup
-from tests.faults._paging import ALICE, ROUTING_KEY, bot_settings, dm_pages, poll, post_alert
+from tests.faults._paging import ALICE, PagerDutyRecorder, bot_settings, dm_pages, poll, post_alert
 from tests.faults.test_paging_replica_killed import Replica
 
 pytestmark = pytest.mark.slow
@@ -39,12 +37,12 @@ async def test_a_kill_between_the_pagers_accept_and_the_sent_marker_is_one_page_
 ) -> None:
     emulator = SlackEmulator()
     await emulator.start()
-    pagerduty = PagerDutyDedup(ROUTING_KEY)
+    pagerduty = PagerDutyRecorder()
     await pagerduty.start()
     settings = bot_settings(
         emulator,
         emulator.api_url,
-        pagerduty,  # type: ignore[arg-type]  # only its url is read
+        pagerduty,
         redis_url=redis_url,
         redis_prefix=keys.prefix,
         log_format="json",
@@ -74,8 +72,8 @@ async def test_a_kill_between_the_pagers_accept_and_the_sent_marker_is_one_page_
         # a's lease on the delivery (10 s) must run out before b retries it.
         await poll(lambda: redis.exists(keys.delivery_sent("INC-1", job)), 60, "the retried event's sent marker")
 
-        first, retry = pagerduty.triggers()
-        raw = [body for body in pagerduty.bodies if json.loads(body)["event_action"] == "trigger"]
+        (_, first), (_, retry) = pagerduty.triggers()
+        raw = pagerduty.trigger_bodies()
         assert raw[0] == raw[1], "the retried event differs from the one PagerDuty took"
         assert (retry["event_action"], retry["dedup_key"]) == ("trigger", "INC-1")
         assert retry["payload"]["summary"] == first["payload"]["summary"]
