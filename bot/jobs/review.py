@@ -79,6 +79,16 @@ class Cleared:
     message: str
     still_failing: bool = False  # kept, or cleared by force, while the job keeps failing
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object `runbookctl deadletters --clear … --json` prints."""
+        return {
+            "job_id": self.job_id,
+            "cleared": self.removed,
+            "state": self.state.value,
+            "still_failing": self.still_failing,
+            "message": self.message,
+        }
+
 
 class DeadLetterReview:
     """Lists the dead-letter set with each job's state, and clears entries safely."""

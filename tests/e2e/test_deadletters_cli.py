@@ -151,8 +151,10 @@ async def test_lists_the_set_and_clears_only_what_no_longer_fails(
     assert code == 1 and "kept: still failing" in out and out.count(": cleared (") == 2
     assert [d.job_id for d in await DeadLetters(redis, keys).list()] == [dm.job_id]
     # ... and a forced clear says it comes back, which it does at the job's next failure.
-    code, out, _ = await runbookctl(env, "--clear", dm.job_id, "--force")
-    assert code == 0 and "still failing and retrying" in out and "lists it again" in out
+    code, out, _ = await runbookctl(env, "--clear", dm.job_id, "--force", "--json")
+    [forced] = map(json.loads, out.splitlines())
+    assert code == 0 and (forced["job_id"], forced["cleared"], forced["still_failing"]) == (dm.job_id, True, True)
+    assert "lists it again" in forced["message"]
     assert await DeadLetters(redis, keys).list() == []
     await fail_delivery(deliveries, timers, clock, dm.job_id, 1)
     [back] = await DeadLetters(redis, keys).list()
@@ -160,6 +162,8 @@ async def test_lists_the_set_and_clears_only_what_no_longer_fails(
 
     code, _, err = await runbookctl(env, "--clear", "dlv:INC-404:nope")
     assert code == 2 and "no dead letter" in err
+    code, _, err = await runbookctl(env, "--force")
+    assert code == 2 and "--force only goes with" in err
 
 
 async def test_a_failure_recorded_while_clearing_is_not_cleared(redis: Redis, keys: Keys) -> None:

@@ -8,6 +8,7 @@ import json
 
 from bot.cli.base import Command
 from bot.cli.stored import stored_incidents
+from bot.errors import InvalidInput
 from bot.jobs.review import Cleared, DeadLetterReview, Reviewed
 
 COLUMNS = ("JOB", "KIND", "INCIDENT", "ATTEMPTS", "FIRST FAILURE", "LAST FAILURE", "STATE", "LAST ERROR")
@@ -43,37 +44,26 @@ def format_line(item: Reviewed) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """List, or clear: 0 when done, 1 when an entry was kept because its job is still failing."""
-    if args.force and args.clear is None and not args.clear_all:
-        print("runbookctl deadletters: --force only goes with --clear ID or --clear-all")
-        return 2
+    clearing = args.clear is not None or args.clear_all
+    if args.force and not clearing:
+        raise InvalidInput("--force only goes with --clear ID or --clear-all")
     results = asyncio.run(review(args.clear, args.clear_all, args.force))
-    listed = [r for r in results if isinstance(r, Reviewed)]
-    cleared = [r for r in results if isinstance(r, Cleared)]
     if args.json:
-        for item in listed:
-            print(json.dumps(item.to_json()))
-        for done in cleared:
-            print(
-                json.dumps(
-                    {
-                        "job_id": done.job_id,
-                        "cleared": done.removed,
-                        "state": done.state.value,
-                        "message": done.message,
-                        "still_failing": done.still_failing,
-                    }
-                )
-            )
-    elif args.clear is None and not args.clear_all:
-        print("\t".join(COLUMNS) if listed else "no dead letters")
-        for item in listed:
-            print(format_line(item))
+        for result in results:
+            print(json.dumps(result.to_json()))
+    elif not results:
+        print("no dead letters")
+    elif clearing:
+        for result in results:
+            assert isinstance(result, Cleared)
+            print(f"{result.job_id}: {result.message}")
     else:
-        for done in cleared:
-            print(f"{done.job_id}: {done.message}")
-        if not cleared:
-            print("no dead letters")
-    return 1 if any(c.still_failing and not c.removed for c in cleared) else 0
+        print("\t".join(COLUMNS))
+        for result in results:
+            assert isinstance(result, Reviewed)
+            print(format_line(result))
+    kept = [r for r in results if isinstance(r, Cleared) and r.still_failing and not r.removed]
+    return 1 if kept else 0
 
 
 COMMAND = Command(
