@@ -146,7 +146,7 @@ async def test_only_an_approver_may_settle_it(stack: SandboxStack) -> None:
     slack = stack.emulator
     channel, verify, approval = await announced(stack)
     await slack.driver.click_button("carol", channel, verify.ts, "verified_ok_step", approval.id)
-    await slack.wait_for_ephemeral("carol", "Refused", timeout=5)
+    await slack.wait_for_ephemeral("carol", "Refused", timeout=ANSWER_WITHIN_S)
     assert await status_of(stack, approval) is ApprovalStatus.UNKNOWN
     assert (await audit_actions(stack))["approval.refused"] == 1
 
@@ -161,7 +161,7 @@ async def test_failed_offers_the_rollback_once(stack: SandboxStack) -> None:
     await asyncio.gather(*(c.acked() for c in clicks))
     offer = await slack.wait_for_message(channel, "Roll back: Drain the node", timeout=10)
     assert find_button(offer.blocks or [], "approve_step", None)
-    await slack.wait_for_message(channel, "Result: Drain the node failed", timeout=5)
+    await slack.wait_for_message(channel, "Result: Drain the node failed", timeout=ANSWER_WITHIN_S)
     await asyncio.sleep(0.3)  # let a second (wrong) offer show if there were one
     assert len(messages_with(slack, channel, "Roll back: Drain the node")) == 1
     assert await status_of(stack, approval) is ApprovalStatus.FAILED
@@ -202,6 +202,7 @@ async def test_a_step_whose_lease_is_taken_away_is_stopped_and_its_processes_die
     # Another replica decides this owner is gone (as its sweep would after a partition).
     owner = approvals.executor.owner
     assert await executions.settle_lost(plan_incident, approval_id, time.time(), owner, "declared lost") == "settled"
+    # Well under the step's own `sleep 10`: the group must die because it was killed, not because it finished.
     await slack.wait_until(lambda: not group_members(group) or None, 5, "the step's process group to die")
     await slack.wait_for_message(channel, VERIFY, timeout=10)
     counts = await audit_actions(stack)
