@@ -18,7 +18,7 @@ from bot.statuspage.atlassian import AtlassianStatuspage
 from bot.statuspage.builtin import BuiltinStatusPage
 from bot.statuspage.client import StatuspageClient
 from bot.statuspage.models import PageStatus
-from bot.statuspage.service import IMPACT_EVENT, IMPACT_SET_EVENT, StatusPageService
+from bot.statuspage.service import IMPACT_EVENT, IMPACT_SET_EVENT, SHOWN_FIELD, StatusPageBackend, StatusPageService
 from tests.integration.statuspage.conftest import CONFIG, Rig, eventually
 from tests.integration.statuspage.fake_statuspage import API_KEY, PAGE_ID, FakeStatuspage
 
@@ -31,7 +31,7 @@ async def _setup(
 ) -> tuple[StatusPageService, BuiltinStatusPage, StatuspageClient]:
     client = StatuspageClient(url, PAGE_ID, API_KEY)
     page = BuiltinStatusPage(redis, keys, CONFIG)
-    backends = {"atlassian": AtlassianStatuspage(client, redis, keys), "builtin": page}
+    backends: dict[str, StatusPageBackend] = {"atlassian": AtlassianStatuspage(client, redis, keys), "builtin": page}
     service = StatusPageService(redis, keys, rig.store, rig.jobs, backends, CONFIG)
     service.register(rig.scheduler)
     await rig.scheduler.start()
@@ -130,5 +130,9 @@ async def test_never_published_or_resolved_on_the_page_leaves_the_page_alone(
         note, _ = await _change(rig, service, loud.id, Severity.P3)
         assert note == "status page not changed: the status page shows it resolved"
         assert len(fake.calls) == calls and fake.components["cmp-checkout"]["status"] == "operational"
+        # A record from before the shown status was kept: the backends' last jobs (a resolve) tell instead.
+        await redis.hdel(keys.status_page(loud.id), SHOWN_FIELD)
+        note, _ = await _change(rig, service, loud.id, Severity.P2)
+        assert note == "status page not changed: the status page shows it resolved"
     finally:
         await client.aclose()
