@@ -178,13 +178,14 @@ class StatusPageService:
 
     async def _why_impact_stays(self, incident_id: str) -> str:
         """Empty when the page shows the incident open; otherwise why a severity change leaves the page alone."""
-        raw: dict[str, str] = await _call(self.redis.hgetall(self.keys.status_page(incident_id)))
-        if PUBLISHED_FIELD not in raw:
+        # Named fields only: the built-in page keeps every update's text in the same hash.
+        fields = [PUBLISHED_FIELD, SHOWN_FIELD, *(f"last:{name}" for name in sorted(self.backends))]
+        published, shown, *last = await _call(self.redis.hmget(self.keys.status_page(incident_id), fields))
+        if not published:
             return "never published"
-        # Records written before the shown status was kept: the last job of a backend tells instead.
-        shown = raw.get(SHOWN_FIELD) or (
-            PageStatus.RESOLVED.value if any("-resolved-" in v for k, v in raw.items() if k.startswith("last:")) else ""
-        )
+        if not shown and any("-resolved-" in (job or "") for job in last):
+            # A record written before the shown status was kept: a backend's last job being a resolve tells.
+            shown = PageStatus.RESOLVED.value
         return "the status page shows it resolved" if shown == PageStatus.RESOLVED.value else ""
 
     async def _enqueue(
