@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 SEVERITY_ACTION = "severity"
 
 
-@subcommand("severity", "severity P1-P4 [INC-n]", "change the severity: pages by the policy, updates header and topic")
+@subcommand("severity", "severity P1-P4 [INC-n]", "change the severity: pages, updates header, topic, status page")
 async def handle_severity(ctx: CommandContext) -> str:
     """Change the incident's severity."""
     word = next((a for a in ctx.args if not is_incident_id(a)), None)
