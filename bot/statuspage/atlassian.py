@@ -46,7 +46,9 @@ class AtlassianStatuspage:
             await self._set_components_after(incident, update)
             return f"statuspage incident {remote} created"
         if not (retrying and await self._has_update(remote, update)):
-            await self.client.update_incident(remote, {"status": update.status.value, "body": update.body})
+            # The impact rides along, so an update also mends an impact a lost severity change left behind.
+            fields = {"status": update.status.value, "body": update.body, "impact_override": incident.impact.value}
+            await self.client.update_incident(remote, fields)
         await self._set_components_after(incident, update)
         return f"statuspage incident {remote} updated ({update.status.value})"
 

@@ -103,6 +103,15 @@ async def test_a_published_incident_takes_the_new_impact_without_a_public_update
         await service.severity_changed(changed, Severity.P2, ALICE)
         await asyncio.sleep(0.3)
         assert len(fake.calls) == before and len(await _events(rig, incident.id, IMPACT_SET_EVENT)) == 2
+
+        # A published update carries the current impact too, mending one a lost change left behind.
+        remote["impact"] = "major"
+        ids = await service.submit(incident, "u2", PageStatus.MONITORING, "Recovering")
+        await eventually(lambda: _done(rig, incident, ids), timeout=30)
+        assert remote["impact"] == "critical" and [u["status"] for u in remote["incident_updates"]] == [
+            "monitoring",
+            "identified",
+        ]
     finally:
         await client.aclose()
 
