@@ -2,6 +2,7 @@
 
 alert → evidence → a refused approval → an approved step → a refused click (the severity menu, to a
 bystander) → a severity change → a published update (the built-in page and a loopback Statuspage) → a
+second severity change (the impact on both pages, no public update) → a
 📌 pin → a follow-up through the draft's "Add follow-up" form, filed on a loopback GitHub → resolve →
 post-mortem → close → the archive on a day-later replica's clock. The post-mortem `runbookctl
 postmortem` prints lists every stored timeline and audit event once.
@@ -148,6 +149,18 @@ async def test_full_incident_from_alert_to_archived_channel(
     await eventually(lambda: _statuspage_shows(world.statuspage, "identified", "partial_outage"), timeout=20)
     [remote] = world.statuspage.incidents.values()
     assert remote["incident_updates"][0]["body"] == UPDATE and remote["name"] == shown["title"]
+    # The change to P2 came before anything was published: the page was left alone, and the timeline says so.
+    [unsent] = [e.data for e in await store.read_timeline("INC-1") if e.data.get("kind") == "statuspage_impact"]
+    assert (unsent["sent"], unsent["reason"]) == (False, "never published")
+
+    # Now published, a second change re-sets the impact on both pages without a public update.
+    reply = await command(stack, "alice", channel, "severity P3", "INC-1 severity P2 → P3")
+    assert "status page: impact minor" in reply
+    await eventually(lambda: _statuspage_shows(world.statuspage, "identified", "degraded_performance"), timeout=20)
+    assert remote["impact"] == "minor" and len(remote["incident_updates"]) == 1
+    await eventually(lambda: _page_impact(stack, "minor"), timeout=10)
+    shown = (await page(stack))["incidents"][0]
+    assert (shown["severity"], shown["impact"], len(shown["updates"])) == ("P3", "minor", 1)
 
     # A 📌 on a message puts it in the timeline, with its author and link.
     if ALICE not in slack.channel(channel).members:
@@ -258,6 +271,11 @@ async def _events(stack: SandboxStack, kind: EventType) -> list[Any]:
 async def _page_shows(stack: SandboxStack, status: str) -> bool:
     incidents = (await page(stack))["incidents"]
     return bool(incidents) and incidents[0]["status"] == status
+
+
+async def _page_impact(stack: SandboxStack, impact: str) -> bool:
+    incidents = (await page(stack))["incidents"]
+    return bool(incidents) and incidents[0]["impact"] == impact
 
 
 async def _page_resolved(stack: SandboxStack) -> bool:
