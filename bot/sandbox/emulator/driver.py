@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,8 @@ from bot.sandbox.emulator.response_url import ResponseTarget, ResponseUrls, appl
 from bot.sandbox.emulator.socket_mode import SocketHub
 from bot.sandbox.emulator.state import Workspace
 
+# add_reaction or remove_reaction: changes a message's reactions and returns the event Slack sends for it.
+ReactionChange = Callable[[Workspace, str, str, Channel, Message], dict[str, Any]]
 DEFAULT_EVENTS = frozenset(
     {"message", "app_mention", "member_joined_channel", "reaction_added", "reaction_removed", "app_home_opened"}
 )
@@ -221,23 +224,11 @@ class Driver:
 
     async def add_reaction(self, user: str, channel: str, ts: str, name: str) -> Delivery | None:
         """A person reacts to a message; the bot hears `reaction_added` when it is in the channel."""
-        person, room = self.ws.user_or_raise(user), self.ws.channel_or_raise(channel)
-        message = self._reactable(room, ts, person.id)
-        try:
-            event = add_reaction(self.ws, person.id, name.strip(":"), room, message)
-        except SlackApiFailure as failure:
-            raise EmulatorError(f"{person.name} cannot react: {failure.error}") from None
-        return self._channel_event(room, event)
+        return self._react(user, channel, ts, name, add_reaction, "cannot react")
 
     async def remove_reaction(self, user: str, channel: str, ts: str, name: str) -> Delivery | None:
         """A person takes their reaction off; the bot hears `reaction_removed` when it is in the channel."""
-        person, room = self.ws.user_or_raise(user), self.ws.channel_or_raise(channel)
-        message = self._reactable(room, ts, person.id)
-        try:
-            event = remove_reaction(self.ws, person.id, name.strip(":"), room, message)
-        except SlackApiFailure as failure:
-            raise EmulatorError(f"{person.name} cannot remove the reaction: {failure.error}") from None
-        return self._channel_event(room, event)
+        return self._react(user, channel, ts, name, remove_reaction, "cannot remove the reaction")
 
     def emit_event(self, event: dict[str, Any]) -> Delivery | None:
         """Send an event a Web API call caused (the bot's own reaction) as Slack would: if subscribed and a member."""
@@ -254,6 +245,17 @@ class Driver:
         if self.ws.bot_user_id not in room.members or event["type"] not in self.subscribed_events:
             return None
         return self._event(event)
+
+    def _react(
+        self, user: str, channel: str, ts: str, name: str, change: ReactionChange, refusal: str
+    ) -> Delivery | None:
+        person, room = self.ws.user_or_raise(user), self.ws.channel_or_raise(channel)
+        message = self._reactable(room, ts, person.id)
+        try:
+            event = change(self.ws, person.id, name.strip(":"), room, message)
+        except SlackApiFailure as failure:
+            raise EmulatorError(f"{person.name} {refusal}: {failure.error}") from None
+        return self._channel_event(room, event)
 
     def _reactable(self, room: Channel, ts: str, user_id: str) -> Message:
         self._check_open(room)
