@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,19 +38,25 @@ class UserMessage:
         return list(await asyncio.gather(*(d.acked(timeout) for d in self.deliveries)))
 
 
-def find_button(blocks: list[dict[str, Any]], action_id: str, value: str | None) -> tuple[str, dict[str, Any]]:
-    """The (block_id, button) with this action_id (and value, when given); EmulatorError naming what is there."""
-    seen: list[str] = []
+def interactive_elements(blocks: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(block_id, element) of every element a person can act on: in actions blocks and as section accessories."""
     for block in blocks:
         elements = list(block.get("elements") or []) if block.get("type") == "actions" else []
         if block.get("type") == "section" and isinstance(block.get("accessory"), dict):
             elements.append(block["accessory"])
         for element in elements:
-            if element.get("type") != "button":
-                continue
-            seen.append(f"{element.get('action_id')}={element.get('value')!r}")
-            if element.get("action_id") == action_id and (value is None or element.get("value") == value):
-                return str(block.get("block_id", "")), element
+            yield str(block.get("block_id", "")), element
+
+
+def find_button(blocks: list[dict[str, Any]], action_id: str, value: str | None) -> tuple[str, dict[str, Any]]:
+    """The (block_id, button) with this action_id (and value, when given); EmulatorError naming what is there."""
+    seen: list[str] = []
+    for block_id, element in interactive_elements(blocks):
+        if element.get("type") != "button":
+            continue
+        seen.append(f"{element.get('action_id')}={element.get('value')!r}")
+        if element.get("action_id") == action_id and (value is None or element.get("value") == value):
+            return block_id, element
     wanted = action_id if value is None else f"{action_id}={value!r}"
     raise EmulatorError(f"no button {wanted} in this message; buttons there: {seen or 'none'}", buttons=seen)
 
@@ -58,15 +64,11 @@ def find_button(blocks: list[dict[str, Any]], action_id: str, value: str | None)
 def find_menu(blocks: list[dict[str, Any]], action_id: str) -> tuple[str, dict[str, Any]]:
     """The (block_id, static_select or overflow element) with this action_id; EmulatorError naming what is there."""
     seen: list[str] = []
-    for block in blocks:
-        elements = list(block.get("elements") or []) if block.get("type") == "actions" else []
-        if block.get("type") == "section" and isinstance(block.get("accessory"), dict):
-            elements.append(block["accessory"])
-        for element in elements:
-            if element.get("type") in ("static_select", "overflow"):
-                seen.append(str(element.get("action_id")))
-                if element.get("action_id") == action_id:
-                    return str(block.get("block_id", "")), element
+    for block_id, element in interactive_elements(blocks):
+        if element.get("type") in ("static_select", "overflow"):
+            seen.append(str(element.get("action_id")))
+            if element.get("action_id") == action_id:
+                return block_id, element
     raise EmulatorError(f"no menu {action_id} in this message; menus there: {seen or 'none'}", menus=seen)
 
 
