@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,17 +16,18 @@ from bot.alerts import Alert, AlertStatus, utcnow
 from bot.connections import Redis, is_cluster
 from bot.errors import ConflictError, IncidentNotFound, StoreError
 from bot.incidents import fast_scripts, scripts
+from bot.incidents.claims import CLAIM_PREFIX, claim_token
 from bot.incidents.lifecycle import apply_alert, can_reopen, new_incident
 from bot.incidents.models import AuditEvent, EventType, Incident, Status, TimelineEvent
 from bot.jobs.arming import arm_outside, arm_specs, inside
 from bot.keys import Keys
+from bot.redis_batch import ScriptBatcher
 
 if TYPE_CHECKING:
     from bot.escalation.timers import ArmRequest
 
 Mutation = Callable[[Incident], Sequence[TimelineEvent] | None]
 
-CLAIM_PREFIX = "claim:"
 CLAIM_LEASE_MS = 15_000
 MAX_ATTEMPTS = 200
 
@@ -83,7 +83,8 @@ class IncidentStore:
         # One node (or a Sentinel primary): the intake's short path, whose scripts cross hash slots.
         # A Cluster client takes the stepwise path, each script within one slot.
         self.single_node = not is_cluster(redis) if single_node is None else single_node
-        self._lookup = redis.register_script(fast_scripts.LOOKUP_OR_CLAIM)
+        # The lookup answers every re-delivered alert: concurrent ones share a pipeline (bot/redis_batch.py).
+        self._lookup = ScriptBatcher(redis, redis.register_script(fast_scripts.LOOKUP_OR_CLAIM))
         self._create_owned = redis.register_script(fast_scripts.CREATE_OWNED)
         self._record_indexed = redis.register_script(fast_scripts.RECORD_ALERT_INDEXED)
         self._owner_keys = [*_split(self.keys.incident), *_split(self.keys.alerts_seen)]
@@ -225,7 +226,7 @@ class IncidentStore:
             if owner is None:
                 if alert.status is AlertStatus.RESOLVED:
                     return AlertOutcome(incident=None)
-                token = CLAIM_PREFIX + uuid.uuid4().hex
+                token = claim_token()
                 if await self._call(self.redis.set(group, token, nx=True, px=CLAIM_LEASE_MS)):
                     opened = await self._open_claimed(group, token, alert, on_create)
                     if opened is not None:
@@ -244,7 +245,7 @@ class IncidentStore:
         group = self.keys.group(alert.group_key)
         fires = "0" if alert.status is AlertStatus.RESOLVED else "1"
         for attempt in range(MAX_ATTEMPTS):
-            token = CLAIM_PREFIX + uuid.uuid4().hex
+            token = claim_token()
             reply = await self._call(
                 self._lookup(
                     keys=[group, self.keys.incident_counter()],
@@ -328,7 +329,7 @@ class IncidentStore:
         reopen = False
         if not incident.is_active and alert.status is AlertStatus.FIRING:
             if not can_reopen(incident, now, self.reopen_window):
-                token = CLAIM_PREFIX + uuid.uuid4().hex
+                token = claim_token()
                 if await self._call(self._swap_owner(keys=[group], args=[owner, token, CLAIM_LEASE_MS])):
                     return await self._open_claimed(group, token, alert, on_create)
                 return None
