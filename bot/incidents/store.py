@@ -19,6 +19,8 @@ from bot.incidents import fast_scripts, scripts
 from bot.incidents.claims import CLAIM_PREFIX, claim_token
 from bot.incidents.lifecycle import apply_alert, can_reopen, new_incident
 from bot.incidents.models import AuditEvent, EventType, Incident, Status, TimelineEvent
+from bot.incidents.outcomes import AlertOutcome as AlertOutcome
+from bot.incidents.outcomes import RecentRecords, load_incident
 from bot.jobs.arming import arm_outside, arm_specs, inside
 from bot.keys import Keys
 from bot.redis_batch import ScriptBatcher
@@ -42,17 +44,6 @@ class Creation:
 
 # Called with the new incident before it is written; may set fields on it (its runbook, say).
 OnCreate = Callable[[Incident], Creation]
-
-
-@dataclass(frozen=True)
-class AlertOutcome:
-    """What `open_or_update` did with one alert."""
-
-    incident: Incident | None
-    created: bool = False
-    reopened: bool = False
-    recorded: bool = False
-    status_changed: bool = False
 
 
 class IncidentStore:
@@ -88,6 +79,8 @@ class IncidentStore:
         self._create_owned = redis.register_script(fast_scripts.CREATE_OWNED)
         self._record_indexed = redis.register_script(fast_scripts.RECORD_ALERT_INDEXED)
         self._owner_keys = [*_split(self.keys.incident), *_split(self.keys.alerts_seen)]
+        # Records the de-dup path decided from recently: a re-delivery does not parse its incident again.
+        self._records = RecentRecords()
 
     # -- reads ---------------------------------------------------------------
 
@@ -258,11 +251,10 @@ class IncidentStore:
                 return AlertOutcome(incident=None)
             if kind == "claimed":
                 outcome = await self._open_claimed(group, token, alert, on_create, number=int(reply[1]))
+            elif kind == "dup" and not self._opens_anew(self._records.read(reply[2], reply[3]), alert):
+                return AlertOutcome.duplicate(reply[1], reply[2], reply[3])
             elif kind in ("dup", "owned"):
-                incident = _load(reply[2], reply[3])
-                if kind == "dup" and not self._opens_anew(incident, alert):
-                    return AlertOutcome(incident=incident)
-                outcome = await self._update_owned(group, reply[1], alert, on_create, incident)
+                outcome = await self._update_owned(group, reply[1], alert, on_create, _load(reply[2], reply[3]))
             elif kind == "missing":
                 outcome = await self._update_owned(group, reply[1], alert, on_create)
             if outcome is not None:
@@ -484,9 +476,7 @@ def _dump(incident: Incident) -> str:
 
 
 def _load(data: str, version: str) -> Incident:
-    incident = Incident.model_validate_json(data)
-    incident.version = int(version)
-    return incident
+    return load_incident(data, version)
 
 
 def _split(key_of: Callable[[str], str]) -> list[str]:

@@ -198,7 +198,7 @@ def summarise(batch: IntakeBatch, outcomes: list[AlertOutcome]) -> dict[str, Any
             "name": alert.name,
             "fingerprint": alert.fingerprint,
             "status": alert.status.value,
-            "incident": outcome.incident.id if outcome.incident else None,
+            "incident": outcome.incident_id,
             "result": outcome_name(outcome),
         }
         for alert, outcome in zip(batch.alerts, outcomes, strict=True)
@@ -216,7 +216,7 @@ def summarise(batch: IntakeBatch, outcomes: list[AlertOutcome]) -> dict[str, Any
 
 def outcome_name(outcome: AlertOutcome) -> str:
     """One word for what the store did: created, reopened, recorded, duplicate or ignored."""
-    if outcome.incident is None:
+    if outcome.incident_id is None:
         return "ignored"
     if outcome.created:
         return "created"
