@@ -82,9 +82,13 @@ async def test_a_kill_between_the_pagers_accept_and_the_sent_marker_is_one_page_
         [alert] = pagerduty.alerts
         assert (alert.dedup_key, alert.status, alert.triggers) == ("INC-1", "triggered", 2)
 
-        timeline = await store.read_timeline("INC-1")
-        outcomes = [e.data["outcome"] for e in timeline if e.data.get("medium") == "pager" and "outcome" in e.data]
-        assert outcomes in (["delivered"], ["late"])  # one line for the delivery, not one per attempt
+        async def pager_outcomes() -> list[str]:
+            timeline = await store.read_timeline("INC-1")
+            return [e.data["outcome"] for e in timeline if e.data.get("medium") == "pager" and "outcome" in e.data]
+
+        # The sent marker lands just before the delivery's timeline line: wait for the line, then count.
+        await poll(pager_outcomes, 30, "the pager delivery's timeline line")
+        assert await pager_outcomes() in (["delivered"], ["late"])  # one line for the delivery, not one per attempt
         await poll(lambda: dm_pages(emulator, ALICE), 30, "level 1 DM")
         assert len(dm_pages(emulator, ALICE)) == 1
         assert await DeadLetters(redis, keys).list() == []
