@@ -6,6 +6,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,7 +35,7 @@ class Severity(StrEnum):
 class AlertLinks(BaseModel):
     """Links an alert source offers."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     dashboard: str | None = None
     runbook: str | None = None
@@ -43,9 +44,9 @@ class AlertLinks(BaseModel):
 
 
 class Alert(BaseModel):
-    """One alert from any source, normalised."""
+    """One alert from any source, normalised; frozen, as one parsed body's alerts serve its re-deliveries too."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str
     name: str
@@ -69,8 +70,14 @@ class Alert(BaseModel):
     def delivery_id(self) -> str:
         """Identity of this alert state; a re-delivery of the same state has the same id."""
         stamp = (self.ends_at if self.status is AlertStatus.RESOLVED else self.starts_at) or ""
-        raw = json.dumps([self.source, self.fingerprint, self.status.value, str(stamp)])
-        return hashlib.sha256(raw.encode()).hexdigest()[:24]
+        return _delivery_id(self.source, self.fingerprint, self.status.value, str(stamp))
+
+
+# Every re-delivery of an alert asks for the id of the same four strings again: remember the recent ones.
+@lru_cache(maxsize=4096)
+def _delivery_id(source: str, fingerprint: str, status: str, stamp: str) -> str:
+    raw = json.dumps([source, fingerprint, status, stamp])
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
 def utcnow() -> datetime:

@@ -210,6 +210,7 @@ class BotApp:
         self.services.updates, self.services.followups = people.updates, people.followups
         self.services.closing = closing
         self.services.catalog = catalog
+        self.services.status_page = people.status_page
         return self.services
 
     def _escalation(

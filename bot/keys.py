@@ -225,6 +225,10 @@ class Keys:
         """Hash of durable jobs past their failure threshold: job id → JSON entry."""
         return f"{self.prefix}:dead-letters"
 
+    def dead_letter_failures(self) -> str:
+        """Hash of each dead letter's latest failure time: job id → ISO time (apart, so older versions read entries)."""
+        return f"{self.prefix}:dead-letters:last"
+
     def rate(self, name: str) -> str:
         """Counter key for a named rate limit window."""
         return f"{self.prefix}:rate:{name}"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.slack.access_gate import AccessGate
     from bot.slack.people import PeopleDirectory
     from bot.slack.postmortem_publish import PostmortemPublisher
+    from bot.statuspage.service import StatusPageService
 
 
 @dataclass
@@ -44,3 +45,5 @@ class BotServices:
     postmortems: PostmortemPublisher | None = None
     # The runbook catalog: services offered when declaring, runbooks matched by symptom.
     catalog: Catalog | None = None
+    # The status page (None without a backend): a severity change re-sets the impact of a published incident.
+    status_page: StatusPageService | None = None

@@ -29,6 +29,8 @@ from bot import metrics
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+# asyncio runs a timer up to its clock resolution early; a deadline that close is due.
+CLOCK_SLACK_S = 0.001
 SERVER_BUSY = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -107,6 +109,8 @@ class ConnectionWatch(asyncio.Protocol):
         self.inner: asyncio.Protocol | None = None
         self.transport: asyncio.BaseTransport | None = None
         self.requests_running = 0
+        # Since when the connection waits for a request's headers (loop time); the deadline is this plus the timeout.
+        self._idle_since = 0.0
         self._deadline: asyncio.TimerHandle | None = None
 
     @property
@@ -121,7 +125,7 @@ class ConnectionWatch(asyncio.Protocol):
             _send_and_close(transport, SERVER_BUSY)
             return
         self.inner.connection_made(transport)
-        self._arm()
+        self._idle()
 
     def data_received(self, data: bytes) -> None:
         if self.inner is not None:
@@ -146,14 +150,15 @@ class ConnectionWatch(asyncio.Protocol):
 
     def request_started(self) -> None:
         """Headers are in: the header deadline no longer applies to this connection."""
+        # The timer stays: when it fires on a busy connection it does nothing (see _expire), which is cheaper
+        # than cancelling and arming one per request on a kept-alive connection.
         self.requests_running += 1
-        self._disarm()
 
     def request_finished(self) -> None:
         """The response is on its way: the next request's headers must come within the deadline."""
         self.requests_running = max(0, self.requests_running - 1)
         if not self.busy:
-            self._arm()
+            self._idle()
 
     def shed(self, reason: str) -> None:
         """Answer 408 and close: the client did not finish its headers in time, or lost its place."""
@@ -165,13 +170,21 @@ class ConnectionWatch(asyncio.Protocol):
 
     def _expire(self) -> None:
         self._deadline = None
-        if not self.busy:
-            self.shed("header_timeout")
-
-    def _arm(self) -> None:
-        self._disarm()
+        if self.busy:
+            return  # request_finished arms it again
+        due = self._idle_since + self.guard.limits.header_timeout_s
         loop = asyncio.get_running_loop()
-        self._deadline = loop.call_later(self.guard.limits.header_timeout_s, self._expire)
+        if loop.time() >= due - CLOCK_SLACK_S:
+            self.shed("header_timeout")
+        else:  # requests came and went since it was armed: wait out the rest of the current deadline
+            self._deadline = loop.call_at(due, self._expire)
+
+    def _idle(self) -> None:
+        """Waiting for headers from now on: arm the deadline unless a timer is pending (it re-checks when it fires)."""
+        loop = asyncio.get_running_loop()
+        self._idle_since = loop.time()
+        if self._deadline is None:
+            self._deadline = loop.call_at(self._idle_since + self.guard.limits.header_timeout_s, self._expire)
 
     def _disarm(self) -> None:
         if self._deadline is not None:

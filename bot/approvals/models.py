@@ -41,6 +41,7 @@ class ApprovalStatus(StrEnum):
 
 
 UNSETTLED = (ApprovalStatus.UNKNOWN, ApprovalStatus.INTERRUPTED)
+OPEN = (ApprovalStatus.PENDING, ApprovalStatus.SHADOW)  # waiting for a decision (a shadow request only shows one)
 
 
 class ApprovalKind(StrEnum):

@@ -8,7 +8,6 @@ host (same boot, same PID namespace) left behind, so no action keeps running uns
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -16,6 +15,7 @@ from bot.approvals.executions import ExecutionRecord, ExecutionRef, ExecutionSto
 from bot.approvals.localproc import ReapOutcome, is_alive, reap_group
 from bot.approvals.notices import OutcomeNotices
 from bot.errors import BotError
+from bot.waits import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +109,7 @@ class ExecutionSweeper:
             except Exception:
                 # The sweep is what notices lost steps: it must outlive any one failure (logged, never hidden).
                 log.exception("execution sweep failed; retrying at the next interval")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval_s)
+            await wait_event(stop, self.interval_s)
 
     def _owner_dead_here(self, record: ExecutionRecord) -> bool:
         return (

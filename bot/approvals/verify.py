@@ -32,14 +32,11 @@ class OutcomeFlows:
 
     async def verified_ok(self, approval_id: str, user: str) -> Reply:
         """The person checked: the step did what it should. It counts as done; the next plan follows."""
-        found = await self._unsettled(approval_id, user)
-        if isinstance(found, Reply):
-            return found
-        approval, incident = found
         result = "verified OK by a person after its outcome was unknown"
-        settled = await self._settle(approval, user, ApprovalStatus.SUCCEEDED, result)
-        if settled is not None:
-            return settled
+        taken = await self._take(approval_id, user, ApprovalStatus.SUCCEEDED, result)
+        if isinstance(taken, Reply):
+            return taken
+        approval, incident, _ = taken
         if approval.kind is ApprovalKind.STEP:
             service = self.service
             await service.store.mark_step_done(incident.id, approval.step_id)
@@ -50,14 +47,11 @@ class OutcomeFlows:
 
     async def verified_failed(self, approval_id: str, user: str) -> Reply:
         """The person checked: the step did not work (or did harm). It counts as failed; its rollback is offered."""
-        found = await self._unsettled(approval_id, user)
-        if isinstance(found, Reply):
-            return found
-        approval, incident = found
         result = "marked failed by a person after its outcome was unknown"
-        settled = await self._settle(approval, user, ApprovalStatus.FAILED, result)
-        if settled is not None:
-            return settled
+        taken = await self._take(approval_id, user, ApprovalStatus.FAILED, result)
+        if isinstance(taken, Reply):
+            return taken
+        approval, incident, _ = taken
         if approval.kind is not ApprovalKind.STEP:
             return Reply(ReplyKind.DONE, "Recorded as failed. A failed rollback offers nothing further: act by hand.")
         outcome = await self._offer_rollback(approval, incident, result)
@@ -66,14 +60,10 @@ class OutcomeFlows:
 
     async def run_again(self, approval_id: str, user: str) -> Reply:
         """Offer the same step again as a fresh request: nothing runs until it is approved under its policy."""
-        found = await self._unsettled(approval_id, user)
-        if isinstance(found, Reply):
-            return found
-        approval, incident = found
-        previous = approval.status
-        settled = await self._settle(approval, user, ApprovalStatus.RERUN, "run again requested")
-        if settled is not None:
-            return settled
+        taken = await self._take(approval_id, user, ApprovalStatus.RERUN, "run again requested")
+        if isinstance(taken, Reply):
+            return taken
+        approval, incident, previous = taken
         try:
             fresh = await self._request_again(approval, incident, user)
         except BaseException:
@@ -94,6 +84,18 @@ class OutcomeFlows:
                 raise BotError(f"the step {approval.step_id} that this rollback undoes is no longer on record")
             return await service.offer_rollback(incident, failed, action_of(approval))
         return await service.request_step(incident, approval.step_id, user)
+
+    async def _take(
+        self, approval_id: str, user: str, target: ApprovalStatus, result: str
+    ) -> tuple[Approval, Incident, ApprovalStatus] | Reply:
+        """(request, incident, status it had) once this click moved it to `target`; else the reply saying why not."""
+        found = await self._unsettled(approval_id, user)
+        if isinstance(found, Reply):
+            return found
+        approval, incident = found
+        previous = approval.status
+        refused = await self._settle(approval, user, target, result)
+        return refused if refused is not None else (approval, incident, previous)
 
     async def _unsettled(self, approval_id: str, user: str) -> tuple[Approval, Incident] | Reply:
         service = self.service

@@ -229,29 +229,45 @@ class PageDeliveries:
 
     async def _retry(self, timer: FiredTimer, delivery: Delivery, failures: int, exc: Exception) -> None:
         reason = str(exc) or type(exc).__name__
+        now = self.clock()
+        # The first failure's time travels in the payload, so the dead-letter entry can say since when.
+        first = timer.payload.get("first_failed_at") or now.isoformat()
         if failures == self.config.dead_letter_after:
             log.error(
                 "page delivery dead-lettered; still retrying",
                 extra={"incident": delivery.incident_id, "job": delivery.job_id, "error": reason},
             )
-            await self._record_dead_letter(delivery, failures, reason)
+            await self._record_dead_letter(delivery, failures, reason, datetime.fromisoformat(first))
         elif failures > self.config.dead_letter_after:
-            await self.dead_letters.add(delivery.job_id, delivery.incident_id, DELIVER, reason, self.clock(), failures)
+            await self.dead_letters.add(
+                delivery.job_id, delivery.incident_id, DELIVER, reason, now, failures, datetime.fromisoformat(first)
+            )
         else:
             log.warning(
                 "page delivery failed; retrying",
                 extra={"incident": delivery.incident_id, "job": delivery.job_id, "error": reason},
             )
-        await self._rearm(timer, delivery, failures, reason, self.config.backoff.delay(failures))
+        delay = self.config.backoff.delay(failures)
+        await self._rearm(timer, delivery, failures, reason, delay, {"first_failed_at": first})
 
-    async def _rearm(self, timer: FiredTimer, delivery: Delivery, failures: int, reason: str, delay: float) -> None:
-        payload = {**timer.payload, "failures": failures, "last_error": reason[:300]}
+    async def _rearm(
+        self,
+        timer: FiredTimer,
+        delivery: Delivery,
+        failures: int,
+        reason: str,
+        delay: float,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        payload = {**timer.payload, **(extra or {}), "failures": failures, "last_error": reason[:300]}
         # Re-arming hands the timer back; it must be the handler's last step.
         due = self.clock() + timedelta(seconds=delay)
         await self.timers.arm(delivery.job_id, due, DELIVER, payload, delivery.incident_id)
 
-    async def _record_dead_letter(self, delivery: Delivery, failures: int, reason: str) -> None:
-        await self.dead_letters.add(delivery.job_id, delivery.incident_id, DELIVER, reason, self.clock(), failures)
+    async def _record_dead_letter(self, delivery: Delivery, failures: int, reason: str, first: datetime) -> None:
+        await self.dead_letters.add(
+            delivery.job_id, delivery.incident_id, DELIVER, reason, self.clock(), failures, first
+        )
         metrics.DELIVERIES.labels(delivery.medium.value, "dead_lettered").inc()
         what = f"level {delivery.level} page, {delivery.medium.value} to {delivery.target}"
         summary = f"{what}: not delivered after {failures} attempts ({reason}); still retrying"

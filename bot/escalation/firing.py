@@ -6,7 +6,6 @@ The scheduler (bot/escalation/scheduler.py) decides when to claim; this module r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -118,8 +117,7 @@ class TimerFiring:
             _, pending = await asyncio.wait(set(self.inflight), timeout=timeout_s)
             for task in pending:
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def spawn(self, timer: ClaimedTimer, expires_at: datetime) -> None:
         """Run the timer's handler in a task of its own."""

@@ -94,7 +94,6 @@ class TimerWakeups:
                 async with asyncio.timeout(1.0):  # closing must never hold up a shutdown
                     await pubsub.aclose()
 
-
     async def _reconnected(self, connection: object) -> None:
         # Messages published while the connection was down are lost: the scheduler looks at the store.
         self.reconnects += 1

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
+
+from prometheus_client import Counter
 
 from bot import metrics
 from bot.alerts import Alert
@@ -125,7 +128,7 @@ class IncidentFlows:
             outcome = await self.store.open_or_update(alert, self._on_create(alert))
             outcomes.append(outcome)
             result = "created" if outcome.created else "recorded" if outcome.recorded else "duplicate"
-            metrics.ALERTS_RECEIVED.labels(alert.source, result).inc()
+            _alerts_received(alert.source, result).inc()
             self._follow_up(outcome, alert)
         return outcomes
 
@@ -177,8 +180,10 @@ class IncidentFlows:
             await observer.incident_ended(incident)
 
     def _follow_up(self, outcome: AlertOutcome, alert: Alert) -> None:
+        if not outcome.recorded:  # a duplicate: nothing to follow up (and its incident is not even parsed)
+            return
         incident = outcome.incident
-        if incident is None or not outcome.recorded:
+        if incident is None:
             return
         if outcome.created:
             metrics.INCIDENTS_OPENED.labels(incident.service).inc()
@@ -301,3 +306,9 @@ def _set_runbook(runbook_id: str) -> Callable[[Incident], None]:
         incident.runbook_id = runbook_id
 
     return mutate
+
+
+# One counter per source and outcome, looked up once: .labels() takes a lock and builds a key per call.
+@lru_cache(maxsize=64)
+def _alerts_received(source: str, result: str) -> Counter:
+    return metrics.ALERTS_RECEIVED.labels(source, result)

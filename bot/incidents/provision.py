@@ -75,22 +75,40 @@ class ProvisionGuard:
         due = self.clock() + self.retry_after
         return ArmRequest(provision_timer_id(incident_id), due, PROVISION_TIMER, {}, incident_id)
 
-    async def arm(self, incident_id: str, delay: timedelta | None = None, failures: int = 0) -> None:
+    async def arm(
+        self,
+        incident_id: str,
+        delay: timedelta | None = None,
+        failures: int = 0,
+        first_failed_at: datetime | None = None,
+    ) -> None:
         """Arm (or push back) the safety timer, by default `retry_after` from now."""
         due = self.clock() + (self.retry_after if delay is None else delay)
-        payload = {"failures": failures} if failures else {}
+        payload: dict[str, object] = {"failures": failures} if failures else {}
+        if first_failed_at is not None:
+            payload["first_failed_at"] = first_failed_at.isoformat()
         await self.timers.arm(provision_timer_id(incident_id), due, PROVISION_TIMER, payload, incident_id=incident_id)
 
     async def failed(self, incident_id: str, failures: int, error: str) -> None:
         """An attempt failed: retry after a backoff; past the threshold, also show it as a dead letter."""
+        now = self.clock()
+        first = await self._first_failure(incident_id, failures) or now
         if failures >= self.dead_letter_after:
             fresh = await self.dead_letters.add(
-                provision_timer_id(incident_id), incident_id, PROVISION_TIMER, error, self.clock(), failures
+                provision_timer_id(incident_id), incident_id, PROVISION_TIMER, error, now, failures, first
             )
             if fresh:
                 log.error("provisioning dead-lettered; still retrying", extra={"incident": incident_id, "error": error})
         delay = timedelta(seconds=self.backoff.delay(failures))
-        await self.arm(incident_id, delay, failures)
+        await self.arm(incident_id, delay, failures, first)
+
+    async def _first_failure(self, incident_id: str, failures: int) -> datetime | None:
+        # Only a repeated failure has an earlier one; its time rides in the safety timer's payload.
+        if failures <= 1:
+            return None
+        timer = await self.timers.get(provision_timer_id(incident_id))
+        first = timer.payload.get("first_failed_at") if timer is not None else None
+        return datetime.fromisoformat(str(first)) if first else None
 
     async def done(self, incident_id: str) -> None:
         """Provisioned: the safety timer is no longer needed, nor any dead letter."""
@@ -111,8 +129,8 @@ class ProvisionGuard:
             yield True
         finally:
             renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            # gather, not suppress(CancelledError): a cancel of this task while it waits must not be swallowed.
+            await asyncio.gather(renewer, return_exceptions=True)
             await self._release(keys=[key], args=[token])
 
     async def _keep(self, key: str, token: str, ms: int) -> None:

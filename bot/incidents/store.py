@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,17 +16,20 @@ from bot.alerts import Alert, AlertStatus, utcnow
 from bot.connections import Redis, is_cluster
 from bot.errors import ConflictError, IncidentNotFound, StoreError
 from bot.incidents import fast_scripts, scripts
+from bot.incidents.claims import CLAIM_PREFIX, claim_token
 from bot.incidents.lifecycle import apply_alert, can_reopen, new_incident
 from bot.incidents.models import AuditEvent, EventType, Incident, Status, TimelineEvent
+from bot.incidents.outcomes import AlertOutcome as AlertOutcome
+from bot.incidents.outcomes import RecentRecords, load_incident
 from bot.jobs.arming import arm_outside, arm_specs, inside
 from bot.keys import Keys
+from bot.redis_batch import ScriptBatcher
 
 if TYPE_CHECKING:
     from bot.escalation.timers import ArmRequest
 
 Mutation = Callable[[Incident], Sequence[TimelineEvent] | None]
 
-CLAIM_PREFIX = "claim:"
 CLAIM_LEASE_MS = 15_000
 MAX_ATTEMPTS = 200
 
@@ -42,17 +44,6 @@ class Creation:
 
 # Called with the new incident before it is written; may set fields on it (its runbook, say).
 OnCreate = Callable[[Incident], Creation]
-
-
-@dataclass(frozen=True)
-class AlertOutcome:
-    """What `open_or_update` did with one alert."""
-
-    incident: Incident | None
-    created: bool = False
-    reopened: bool = False
-    recorded: bool = False
-    status_changed: bool = False
 
 
 class IncidentStore:
@@ -83,10 +74,13 @@ class IncidentStore:
         # One node (or a Sentinel primary): the intake's short path, whose scripts cross hash slots.
         # A Cluster client takes the stepwise path, each script within one slot.
         self.single_node = not is_cluster(redis) if single_node is None else single_node
-        self._lookup = redis.register_script(fast_scripts.LOOKUP_OR_CLAIM)
+        # The lookup answers every re-delivered alert: concurrent ones share a pipeline (bot/redis_batch.py).
+        self._lookup = ScriptBatcher(redis, redis.register_script(fast_scripts.LOOKUP_OR_CLAIM))
         self._create_owned = redis.register_script(fast_scripts.CREATE_OWNED)
         self._record_indexed = redis.register_script(fast_scripts.RECORD_ALERT_INDEXED)
         self._owner_keys = [*_split(self.keys.incident), *_split(self.keys.alerts_seen)]
+        # Records the de-dup path decided from recently: a re-delivery does not parse its incident again.
+        self._records = RecentRecords()
 
     # -- reads ---------------------------------------------------------------
 
@@ -225,7 +219,7 @@ class IncidentStore:
             if owner is None:
                 if alert.status is AlertStatus.RESOLVED:
                     return AlertOutcome(incident=None)
-                token = CLAIM_PREFIX + uuid.uuid4().hex
+                token = claim_token()
                 if await self._call(self.redis.set(group, token, nx=True, px=CLAIM_LEASE_MS)):
                     opened = await self._open_claimed(group, token, alert, on_create)
                     if opened is not None:
@@ -244,7 +238,7 @@ class IncidentStore:
         group = self.keys.group(alert.group_key)
         fires = "0" if alert.status is AlertStatus.RESOLVED else "1"
         for attempt in range(MAX_ATTEMPTS):
-            token = CLAIM_PREFIX + uuid.uuid4().hex
+            token = claim_token()
             reply = await self._call(
                 self._lookup(
                     keys=[group, self.keys.incident_counter()],
@@ -257,11 +251,10 @@ class IncidentStore:
                 return AlertOutcome(incident=None)
             if kind == "claimed":
                 outcome = await self._open_claimed(group, token, alert, on_create, number=int(reply[1]))
+            elif kind == "dup" and not self._opens_anew(self._records.read(reply[2], reply[3]), alert):
+                return AlertOutcome.duplicate(reply[1], reply[2], reply[3])
             elif kind in ("dup", "owned"):
-                incident = _load(reply[2], reply[3])
-                if kind == "dup" and not self._opens_anew(incident, alert):
-                    return AlertOutcome(incident=incident)
-                outcome = await self._update_owned(group, reply[1], alert, on_create, incident)
+                outcome = await self._update_owned(group, reply[1], alert, on_create, _load(reply[2], reply[3]))
             elif kind == "missing":
                 outcome = await self._update_owned(group, reply[1], alert, on_create)
             if outcome is not None:
@@ -328,7 +321,7 @@ class IncidentStore:
         reopen = False
         if not incident.is_active and alert.status is AlertStatus.FIRING:
             if not can_reopen(incident, now, self.reopen_window):
-                token = CLAIM_PREFIX + uuid.uuid4().hex
+                token = claim_token()
                 if await self._call(self._swap_owner(keys=[group], args=[owner, token, CLAIM_LEASE_MS])):
                     return await self._open_claimed(group, token, alert, on_create)
                 return None
@@ -483,9 +476,7 @@ def _dump(incident: Incident) -> str:
 
 
 def _load(data: str, version: str) -> Incident:
-    incident = Incident.model_validate_json(data)
-    incident.version = int(version)
-    return incident
+    return load_incident(data, version)
 
 
 def _split(key_of: Callable[[str], str]) -> list[str]:

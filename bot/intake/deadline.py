@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
+from functools import partial
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,20 @@ class AnswerDeadline:
 
     async def run(self, work: Coroutine[Any, Any, T]) -> T:
         """The work's result, or DeadlinePassed after `seconds` (the work continues)."""
-        task = asyncio.get_running_loop().create_task(work)
-        done, _ = await asyncio.wait({task}, timeout=self.seconds)
-        if done:
+        # asyncio.wait({task}, timeout) does the same with a set, a waiter and callbacks per call; this is
+        # its one-task case, on the path of every webhook.
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(work)
+        waiter: asyncio.Future[None] = loop.create_future()
+        wake = partial(_wake, waiter)
+        timer = loop.call_later(self.seconds, wake, None)
+        task.add_done_callback(wake)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            task.remove_done_callback(wake)
+        if task.done():
             return task.result()
         self._late.add(task)
         task.add_done_callback(self._finished_late)
@@ -61,3 +73,8 @@ class AnswerDeadline:
             log.warning("webhook write finished late with an error", extra={"error": str(exc)})
         else:
             log.info("webhook write finished after its 503; the sender's retry finds it recorded")
+
+
+def _wake(waiter: asyncio.Future[None], _: object) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

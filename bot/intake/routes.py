@@ -23,6 +23,7 @@ from bot.intake.auth import HeaderVerdict, check_headers, is_authenticated
 from bot.intake.batch import IntakeBatch
 from bot.intake.common import INVALID_PAYLOAD
 from bot.intake.deadline import AnswerDeadline, DeadlinePassed
+from bot.intake.recent import RecentBodies
 from bot.intake.sink import AlertSink
 from bot.intake.sources import Source, get_source, list_sources
 from bot.settings import Settings
@@ -56,6 +57,7 @@ class AlertWebhook:
         self.settings = settings
         self.sink = sink
         self.deadline = AnswerDeadline(settings.webhook_deadline_s)
+        self.recent = RecentBodies()
 
     async def handle(self, request: web.Request) -> web.Response:
         """Run one delivery through the checks, then the sink."""
@@ -65,10 +67,24 @@ class AlertWebhook:
                 log_refusal(request)
             return head
         source, verdict = head
+        body = await self.read(request)
+        if isinstance(body, web.Response):
+            return body
+        if verdict is HeaderVerdict.NEEDS_BODY and not is_authenticated(
+            source.auth, request.headers, body, self.settings
+        ):
+            log_refusal(request)
+            return unauthorized()
+        return await self._parse_and_deliver(source, body)
+
+    async def read(self, request: web.Request) -> bytes | web.Response:
+        """The body, bounded in size (413) and in time (408)."""
         limit = self.settings.webhook_max_body_bytes
         try:
-            async with asyncio.timeout(self.settings.webhook_body_timeout_s):
-                body = await read_body(request, limit)
+            body = buffered_body(request, limit)
+            if body is None:
+                async with asyncio.timeout(self.settings.webhook_body_timeout_s):
+                    body = await read_body(request, limit)
         except BodyTooLarge:
             return too_large(limit)
         except TimeoutError:
@@ -76,12 +92,7 @@ class AlertWebhook:
             response = error_response(408, "body_timeout", f"the body did not arrive within {seconds:g}s")
             response.force_close()
             return response
-        if verdict is HeaderVerdict.NEEDS_BODY and not is_authenticated(
-            source.auth, request.headers, body, self.settings
-        ):
-            log_refusal(request)
-            return unauthorized()
-        return await self._parse_and_deliver(source, body)
+        return body
 
     def check_head(self, request: web.Request) -> tuple[Source, HeaderVerdict] | web.Response:
         """Everything decided from the request line and headers: the refusal, or the source and auth verdict."""
@@ -114,7 +125,7 @@ class AlertWebhook:
 
     async def _parse_and_deliver(self, source: Source, body: bytes) -> web.Response:
         try:
-            batch = source.parse(body)
+            batch = self.recent.parse(source, body)
         except InvalidInput as exc:
             code = str(exc.details.get("code", INVALID_PAYLOAD))
             extra = {"errors": exc.details["errors"]} if "errors" in exc.details else {}
@@ -135,6 +146,18 @@ class AlertWebhook:
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
             return error_response(503, "store_unavailable", "try again later", headers=headers)
         return web.json_response(summarise(batch, outcomes), status=202)
+
+
+def buffered_body(request: web.Request, limit: int) -> bytes | None:
+    """The whole body when all of it has arrived already (nothing left to wait for), else None."""
+    # Most webhooks arrive in the packet that carried their headers: no read to bound in time.
+    content = request.content
+    if not content.is_eof():
+        return None
+    body = content.read_nowait(-1)
+    if len(body) > limit:
+        raise BodyTooLarge
+    return bytes(body)
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -175,7 +198,7 @@ def summarise(batch: IntakeBatch, outcomes: list[AlertOutcome]) -> dict[str, Any
             "name": alert.name,
             "fingerprint": alert.fingerprint,
             "status": alert.status.value,
-            "incident": outcome.incident.id if outcome.incident else None,
+            "incident": outcome.incident_id,
             "result": outcome_name(outcome),
         }
         for alert, outcome in zip(batch.alerts, outcomes, strict=True)
@@ -193,7 +216,7 @@ def summarise(batch: IntakeBatch, outcomes: list[AlertOutcome]) -> dict[str, Any
 
 def outcome_name(outcome: AlertOutcome) -> str:
     """One word for what the store did: created, reopened, recorded, duplicate or ignored."""
-    if outcome.incident is None:
+    if outcome.incident_id is None:
         return "ignored"
     if outcome.created:
         return "created"

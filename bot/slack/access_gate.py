@@ -100,6 +100,17 @@ class AccessGate:
         log.info("click refused", extra={"user": user, **data})
         return click_refusal_text(incident.id)
 
+    async def click_in_place(self, incident: Incident, user: str, channel: str, action: str) -> bool:
+        """Whether a click acting on `incident` came from its channel (or a DM the bot sent for it); else audited."""
+        store = self.services.store
+        dms = await _smembers(store, store.keys.incident_dms(incident.id))
+        if click_allowed(channel, (incident.channel_id or "",), dms):
+            return True
+        data = {"action": action, "rule": CLICK_RULE, "channel": channel}
+        await store.audit(AuditEvent(DENIED, user, CLICK_RULE, incident.id, data=data))
+        log.info("click refused", extra={"user": user, **data})
+        return False
+
     async def roles(
         self, user: str, incident: Incident | None, service: str | None, needed: tuple[AccessRole, ...]
     ) -> frozenset[AccessRole]:

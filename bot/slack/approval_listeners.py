@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from bot.incidents.models import Incident
 from bot.slack import approval_blocks as render
 from bot.slack.access_gate import gate_of
 from bot.slack.approval_blocks import ActionId
+from bot.slack.click_replies import Flow, answer_clicker
 from bot.slack.clicks import ack_timed, click_channel
 from bot.slack.commands import CommandContext, subcommand
 from bot.slack.errors import reply_for_error
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from bot.approvals.service import ApprovalService
     from bot.services import BotServices
 
-log = logging.getLogger(__name__)
 
 MEMBERS_TTL_S = 30.0
 
@@ -101,19 +100,12 @@ class SlackApprovalPresenter:
                 return str(item["id"])
         raise UpstreamError(f"no user group with the handle {handle}")
 
-    async def tell(self, channel: str, user: str, text: str) -> None:
-        """An ephemeral message only the clicker sees."""
-        await self.gateway.call("chat.postEphemeral", Priority.APPROVAL, channel=channel, user=user, text=text)
-
 
 def _title(incident: Incident | None, group: ApprovalGroup, incident_id: str = "") -> str:
     # Rendered as mrkdwn as is: the runbook name is escaped here; the bot's own title keeps its mentions.
     name = f"runbook {escape_text(group.runbook_name)}"
     title = f" · {escape_keeping_mentions(group.title)}" if group.title else ""
     return f"{incident.id if incident else incident_id} · {name}{title}"
-
-
-Flow = Callable[[str, str], Awaitable[Reply]]
 
 
 def register(app: AsyncApp, services: BotServices) -> None:
@@ -149,15 +141,9 @@ def _listener(
             reply = Reply(ReplyKind.REFUSED, refused) if refused else await flow(value, user)
         except Exception as exc:
             reply = Reply(ReplyKind.INFO, reply_for_error(exc))
-        text = f":no_entry: Refused: {reply.text}" if reply.kind is ReplyKind.REFUSED else reply.text
         if action_id is ActionId.APPROVE and reply.kind is not ReplyKind.REFUSED:
             await invite_responders(presenter.gateway, channel, [user])  # approvers who click join the incident
-        try:
-            await presenter.tell(channel, user, text)
-        except UpstreamError as exc:
-            # chat.postEphemeral needs the clicker in the channel; the click's response_url reaches them anyway.
-            log.info("ephemeral via response_url", extra={"reason": str(exc)})
-            await respond(text=text, response_type="ephemeral", replace_original=False)
+        await answer_clicker(presenter.gateway, respond, channel, user, reply)
 
     handle_approval_action.__name__ = f"handle_{action_id.value}_action"
     return handle_approval_action

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Protocol
+
+from bot.waits import wait_event
 
 
 class Clock(Protocol):
@@ -29,9 +30,4 @@ class MonotonicClock:
 
     async def wait(self, event: asyncio.Event, timeout: float | None) -> bool:  # noqa: ASYNC109
         """Wait for `event` up to `timeout` real seconds."""
-        if timeout is None:
-            await event.wait()
-            return True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), max(0.0, timeout))
-        return event.is_set()
+        return await wait_event(event, timeout)

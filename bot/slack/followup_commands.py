@@ -44,7 +44,16 @@ async def handle_followup(ctx: CommandContext) -> str:
     words = ctx.args[:-1] if named else ctx.args
     if not words:
         raise InvalidInput("describe the follow-up: `/incident followup add a pool-size alert @bob`", ["text"])
-    item = await service.record_followup_flow(incident.id, ctx.user_id, " ".join(words), owner)
+    return await record_followup(ctx.services, incident.id, ctx.user_id, " ".join(words), owner)
+
+
+async def record_followup(services: BotServices, incident_id: str, actor: str, text: str, owner: str | None) -> str:
+    """Record a follow-up through the one flow (store, timeline, export); the sentence telling the person so.
+
+    The command and the post-mortem draft's "Add follow-up" form both come here, so they cannot drift apart.
+    """
+    service = followups_of(services)
+    item = await service.record_followup_flow(incident_id, actor, text, owner)
     exported = " It will be filed in the tracker." if service.exporter is not None else ""
     who = f" for <@{owner}>" if owner else ""
     return f"Follow-up {item.id} recorded{who}: {escape_text(item.text)}.{exported}"

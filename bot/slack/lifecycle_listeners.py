@@ -1,4 +1,4 @@
-"""Registers the incident-lifecycle surfaces: declare, severity and status, the update modal and the Home tab."""
+"""Registers the incident-lifecycle surfaces: declare, severity and status, the update and follow-up forms, Home."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack import declare, home, severity, update_modal
+from bot.slack import declare, followup_modal, home, severity, update_modal
 
 if TYPE_CHECKING:
     from bot.services import BotServices
@@ -17,4 +17,5 @@ def register(app: AsyncApp, services: BotServices) -> None:
     declare.register(app, services)
     severity.register(app, services)
     update_modal.register(app, services)
+    followup_modal.register(app, services)
     home.register(app, services)

@@ -4,7 +4,8 @@ The canvas names people with canvas mentions (`![](@U…)`); the Markdown file n
 A channel has one canvas, so publishing again replaces its content (found through conversations.info)
 rather than failing. Where canvases are unavailable (plan, token type, an older Slack) the draft goes
 out as a Markdown file through files upload v2. Either way the link is written on the incident
-(`links["postmortem"]`, which `/incident close` looks for) and a timeline event says where it went.
+(`links["postmortem"]`, which `/incident close` looks for), a timeline event says where it went, and
+one message links the draft with an "Add follow-up" button (bot/slack/followup_modal.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.incidents.models import EventType, Incident, TimelineEvent
 from bot.incidents.postmortem import md
 from bot.incidents.postmortem_source import PostmortemRecord, read_postmortem_record
 from bot.incidents.store import IncidentStore
+from bot.slack.followup_blocks import draft_blocks
 from bot.slack.gateway import SlackGateway
 from bot.slack.names import SlackNames
 
@@ -73,6 +75,11 @@ class PostmortemPublisher:
         await self.names.display_names(record.user_ids())
         published = await self._as_canvas(channel, record) or await self._as_file(channel, record)
         await self._record(record.incident, published, actor)
+        # One message announces the draft either way, with the button that records follow-ups from it.
+        where = "open the canvas" if published.kind == "canvas" else "the Markdown file"
+        link = f"<{published.link}|{where}>" if published.link.startswith("https://") else where
+        text = f"Post-mortem draft for {incident_id}: {link}"
+        await self.gateway.post_message(channel, text, draft_blocks(text, incident_id))
         return published
 
     async def markdown(self, record: PostmortemRecord) -> str:
@@ -99,10 +106,7 @@ class PostmortemPublisher:
                 log.info("no canvas: posting the draft as a file", extra={"reason": str(exc)})
                 return None
             raise
-        link = await self._canvas_link(canvas_id)
-        text = f"Post-mortem draft for {record.incident.id}: <{link}|open the canvas>"
-        await self.gateway.post_message(channel, text)
-        return Published("canvas", link)
+        return Published("canvas", await self._canvas_link(canvas_id))
 
     async def _as_file(self, channel: str, record: PostmortemRecord) -> Published:
         incident = record.incident
@@ -112,7 +116,6 @@ class PostmortemPublisher:
             content=await self.markdown(record),
             filename=f"{incident.id.lower()}-postmortem.md",
             title=f"Post-mortem draft: {incident.id}",
-            initial_comment=f"Post-mortem draft for {incident.id} (Markdown).",
         )
         files = answer.get("files") or [answer.get("file") or {}]
         return Published("file", str(files[0].get("permalink") or files[0].get("id") or ""))

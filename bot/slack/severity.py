@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 SEVERITY_ACTION = "severity"
 
 
-@subcommand("severity", "severity P1-P4 [INC-n]", "change the severity: pages by the policy, updates header and topic")
+@subcommand("severity", "severity P1-P4 [INC-n]", "change the severity: pages, updates header, topic, status page")
 async def handle_severity(ctx: CommandContext) -> str:
     """Change the incident's severity."""
     word = next((a for a in ctx.args if not is_incident_id(a)), None)
@@ -40,7 +40,7 @@ async def handle_severity(ctx: CommandContext) -> str:
 
 
 async def apply_severity(services: BotServices, incident: Incident, severity: Severity, actor: str) -> str:
-    """Record the change, re-evaluate the escalation, refresh header, topic and announcement; say what happened."""
+    """Record the change, re-evaluate the escalation and the status page, refresh header, topic and announcement."""
     change = await change_severity_flow(services.store, incident.id, severity, actor)
     if not change.changed or change.old is None:
         return f"{incident.id} is already {severity.value}."
@@ -51,7 +51,11 @@ async def apply_severity(services: BotServices, incident: Incident, severity: Se
         await severity_changed(escalation.escalator, updated, Severity(change.old))
     services.tasks.spawn(services.notifier.incident_updated(updated), "header", updated.id)
     services.tasks.spawn(refresh_announcement(services, updated), "announcement", updated.id)
-    return f"{updated.id} severity {change.old} → {severity.value} by <@{actor}>."
+    page = ""
+    if services.status_page is not None:
+        # Queued (a durable job per backend) before the reply; a published incident's page follows it.
+        page = " " + await services.status_page.severity_changed(updated, Severity(change.old), actor) + "."
+    return f"{updated.id} severity {change.old} → {severity.value} by <@{actor}>.{page}"
 
 
 async def refresh_announcement(services: BotServices, incident: Incident) -> None:

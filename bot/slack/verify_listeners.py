@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -10,20 +9,16 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.approvals.models import Approval
 from bot.approvals.ports import Reply, ReplyKind
-from bot.errors import UpstreamError
 from bot.incidents.models import Incident
 from bot.slack import approval_blocks as render
 from bot.slack.approval_blocks import ActionId
+from bot.slack.click_replies import Flow, answer_clicker
 from bot.slack.clicks import ack_timed, click_channel
 from bot.slack.errors import reply_for_error
 from bot.slack.gateway import Priority, SlackGateway
 
 if TYPE_CHECKING:
     from bot.services import BotServices
-
-log = logging.getLogger(__name__)
-
-Flow = Callable[[str, str], Awaitable[Reply]]
 
 
 class SlackOutcomePresenter:
@@ -71,13 +66,7 @@ def _listener(action_id: ActionId, flow: Flow, gateway: SlackGateway) -> Callabl
             reply = await flow(value, user)
         except Exception as exc:
             reply = Reply(ReplyKind.INFO, reply_for_error(exc))
-        text = f":no_entry: Refused: {reply.text}" if reply.kind is ReplyKind.REFUSED else reply.text
-        try:
-            await gateway.call("chat.postEphemeral", Priority.APPROVAL, channel=channel, user=user, text=text)
-        except UpstreamError as exc:
-            # chat.postEphemeral needs the clicker in the channel; the click's response_url reaches them anyway.
-            log.info("ephemeral via response_url", extra={"reason": str(exc)})
-            await respond(text=text, response_type="ephemeral", replace_original=False)
+        await answer_clicker(gateway, respond, channel, user, reply)
 
     handle_verify_action.__name__ = f"handle_{action_id.value}_action"
     return handle_verify_action

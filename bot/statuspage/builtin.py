@@ -88,6 +88,15 @@ class BuiltinStatusPage:
             await _call(pipe.execute())
         return f"built-in page: {update.status.value}"
 
+    async def set_impact(self, incident: PageIncident, retrying: bool) -> str:
+        """Show the incident at its current severity: its impact and its components' status; no update added."""
+        # The page derives both from `page:severity`; a record without `page:status` is not shown, so
+        # writing to one that is not there yet shows nothing early, and its first publish writes it anyway.
+        await _call(
+            self.redis.hset(self.keys.status_page(incident.incident_id), "page:severity", incident.severity.value)
+        )
+        return f"built-in page: impact {incident.impact.value}"
+
     async def snapshot(self, now: datetime) -> PageSnapshot:
         """Components with their status, open incidents and the last 90 days' resolved ones."""
         since = (now - timedelta(days=HISTORY_DAYS)).timestamp()

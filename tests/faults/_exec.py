@@ -25,7 +25,8 @@ from bot.incidents.models import AuditEvent
 from bot.incidents.store import IncidentStore
 from bot.keys import Keys
 from bot.sandbox.emulator import SlackEmulator
-from tests.integration.approvals.exec_drill import ALLOWLIST, EXEC_RUNBOOKS
+from tests.integration.approvals.conftest import button_value
+from tests.integration.approvals.exec_drill import ALLOWLIST, EXEC_RUNBOOKS, open_exec_drill, recorded_group
 
 LEASE_S = 3.0
 WEBHOOK_TOKEN = "exec-faults-token"
@@ -125,3 +126,25 @@ async def audit_counts(redis: Redis, keys: Keys) -> dict[str, int]:
 def executions(redis: Redis, keys: Keys) -> ExecutionStore:
     """The execution records of this test's prefix."""
     return ExecutionStore(redis, keys)
+
+
+@dataclass
+class RunningStep:
+    """An approved step of the execution drill, running in its own process group."""
+
+    channel: str
+    approval_id: str
+    incident_id: str
+    pgid: int
+
+
+async def approve_drill_step(
+    slack: SlackEmulator, bot: BotProcess, redis: Redis, keys: Keys, scenario: str
+) -> RunningStep:
+    """Open the execution drill through `bot`, approve its step as alice, and wait until its process group runs."""
+    channel, plan = await open_exec_drill(slack, bot.webhook_url, WEBHOOK_TOKEN, scenario)
+    approval_id = button_value(plan, "approve_step")
+    await slack.driver.click_button("alice", channel, plan.ts, "approve_step", approval_id)
+    incident_id = (await approval_of(redis, keys, approval_id)).incident_id
+    pgid = await recorded_group(executions(redis, keys), incident_id, approval_id)
+    return RunningStep(channel, approval_id, incident_id, pgid)

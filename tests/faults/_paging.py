@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ RUNBOOKS = FIXTURES / "bot_runbooks"
 ESCALATION = FIXTURES / "escalation_faults"
 ALICE, BOB = "U0ALICE001", "U0BOB00001"
 ROUTING_KEY = "R0UTINGKEY"
+OPEN_ALERT = ("triggered", "acknowledged")
 
 
 def free_port() -> int:
@@ -120,11 +122,34 @@ class SlackFaultProxy:
 
 
 @dataclass
+class PagerDutyAlert:
+    """One alert at the pager: its key, status, and how many trigger events it absorbed."""
+
+    dedup_key: str
+    status: str
+    summary: str
+    triggers: int = 1
+
+
+@dataclass
 class PagerDutyRecorder:
-    """A loopback Events API v2: records every event; `hold_s` delays the answer after recording."""
+    """A loopback Events API v2 that records every event and deduplicates by `dedup_key` as PagerDuty does.
+
+    PagerDuty's rules (Events API v2, alert de-duplication): a `trigger` whose `dedup_key` matches an open
+    alert (triggered or acknowledged) is added to that alert's log and notifies nobody; a `trigger` with a
+    new key, or the key of a resolved alert, opens a new alert and notifies on-call; a trigger without a
+    key gets a generated one; `acknowledge` and `resolve` act on the open alert with that key, else
+    nothing. Accepted events are answered 202 `{"status": "success", "message": "Event processed", ...}`.
+    `notified` lists the keys of the alerts opened (each a notification). `on_accept` runs after an event
+    is taken, before it is answered (a test kills the sender there); `hold_s` delays the answer.
+    """
 
     hold_s: float = 0.0
     events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+    alerts: list[PagerDutyAlert] = field(default_factory=list)
+    notified: list[str] = field(default_factory=list)
+    on_accept: Callable[[dict[str, Any]], None] | None = None
     url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -141,22 +166,52 @@ class PagerDutyRecorder:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    def open_alert(self, dedup_key: str) -> PagerDutyAlert | None:
+        """The open alert with this key, if any."""
+        return next((a for a in self.alerts if a.dedup_key == dedup_key and a.status in OPEN_ALERT), None)
+
+    def apply(self, event: dict[str, Any]) -> str:
+        """Apply one valid event as PagerDuty does; returns its dedup key."""
+        key = str(event.get("dedup_key") or uuid.uuid4().hex)
+        alert = self.open_alert(key)
+        if event["event_action"] == "trigger":
+            if alert is not None:
+                alert.triggers += 1  # merged into the open alert: nobody is notified again
+            else:
+                self.alerts.append(PagerDutyAlert(key, "triggered", str(event["payload"]["summary"])))
+                self.notified.append(key)
+        elif alert is not None:
+            alert.status = "acknowledged" if event["event_action"] == "acknowledge" else "resolved"
+        return key
+
     async def _enqueue(self, request: web.Request) -> web.Response:
-        event = await request.json()
+        body = await request.read()
+        event = json.loads(body)
         if event.get("routing_key") != ROUTING_KEY:
             return web.json_response({"status": "invalid event", "errors": ["Invalid routing key"]}, status=400)
+        if event.get("event_action") not in ("trigger", "acknowledge", "resolve"):
+            return web.json_response({"status": "invalid event", "errors": ["Invalid event_action"]}, status=400)
         self.events.append((time.monotonic(), event))
+        self.bodies.append(body)
+        key = self.apply(event)
+        if self.on_accept is not None:
+            self.on_accept(event)
         if self.hold_s:
             await asyncio.sleep(self.hold_s)
-        return web.json_response({"status": "success", "dedup_key": event.get("dedup_key")}, status=202)
+        return web.json_response({"status": "success", "message": "Event processed", "dedup_key": key}, status=202)
 
-    def triggers(self, level: int) -> list[tuple[float, dict[str, Any]]]:
-        """Trigger events of one page level, with the monotonic time each arrived."""
+    def triggers(self, level: int | None = None) -> list[tuple[float, dict[str, Any]]]:
+        """Trigger events (of one page level, if given), with the monotonic time each arrived."""
         return [
             (at, e)
             for at, e in self.events
-            if e.get("event_action") == "trigger" and e["payload"]["custom_details"].get("level") == str(level)
+            if e.get("event_action") == "trigger"
+            and (level is None or e["payload"]["custom_details"].get("level") == str(level))
         ]
+
+    def trigger_bodies(self) -> list[bytes]:
+        """The raw request bodies of the trigger events, as received."""
+        return [b for b in self.bodies if json.loads(b).get("event_action") == "trigger"]
 
 
 def bot_settings(emulator: SlackEmulator, api_url: str, pagerduty: PagerDutyRecorder, **extra: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -141,6 +142,12 @@ async def test_replica_killed_while_its_level_2_page_is_in_flight(
     # which PagerDuty merges into the one open alert, so the on-call person is notified once.
     assert 1 <= len(level2) <= 2 and {e["dedup_key"] for _, e in level2} == {"INC-1"}
     assert {e["dedup_key"] for _, e in pagerduty.events} == {"INC-1"}
+    # A repeat is the same event, byte for byte, and PagerDuty's dedup keeps it to the one open alert.
+    level2_bodies = [
+        b for b in pagerduty.trigger_bodies() if json.loads(b)["payload"]["custom_details"]["level"] == "2"
+    ]
+    assert len(set(level2_bodies)) == 1, level2_bodies
+    assert pagerduty.notified == ["INC-1"]
     timeline = await store.read_timeline("INC-1")
     [page] = [e.data["page"] for e in timeline if e.summary.startswith("paging level 2")]
     notes = {e.data["medium"]: e.summary for e in timeline if e.data.get("page") == page and "outcome" in e.data}

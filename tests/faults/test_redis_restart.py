@@ -9,6 +9,7 @@ delivered, and new webhooks are accepted.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -65,7 +66,24 @@ async def snapshot(client: Redis) -> Snapshot:
     return Snapshot(hashes, streams, keys)
 
 
-LEVEL_1_WAIT_S = 15  # long enough that the kill always comes before level 2 falls due
+# Far longer than any setup on a loaded machine, so the kill always comes before level 2 falls due; the
+# test then brings the surviving level-2 timer forward instead of sitting through the window.
+LEVEL_1_WAIT_S = 600
+ACCEPTED_WITHIN_S = 30.0  # a generous bound: the point is that the bot reconnects without a restart
+
+
+async def post_until_accepted(stack: SandboxStack, payload: dict[str, object]) -> list[int]:
+    """POST as Alertmanager does: a 503 carries Retry-After and is retried; returns the statuses seen."""
+    statuses: list[int] = []
+    deadline = time.monotonic() + ACCEPTED_WITHIN_S
+    while True:
+        response = await post_alert(stack, payload)
+        statuses.append(response.status_code)
+        if response.status_code != 503:
+            return statuses
+        assert response.headers.get("Retry-After"), "a 503 must say when to retry"
+        assert time.monotonic() < deadline, f"not accepted within {ACCEPTED_WITHIN_S:.0f} s: {statuses}"
+        await asyncio.sleep(0.5)  # shorter than Retry-After: the test has no reason to wait longer
 
 
 @pytest.fixture
@@ -102,32 +120,36 @@ async def test_redis_killed_and_restarted_mid_incident_loses_nothing(
     emulator = stack.emulator
     payload = alertmanager_payload(health_url=api_server.url + "/health", notify_url=api_server.url + "/notify")
     assert (await post_alert(stack, payload)).status_code == 202
-    channel = await emulator.wait_for_channel("inc-1-api-api-latency-high-api", timeout=10)
-    await emulator.wait_for_message(channel.id, "Next safe step", timeout=15)
-    await emulator.wait_for_message(channel.id, "Paging*", timeout=10)
+    # Waits are for conditions, with bounds generous enough for a loaded machine.
+    channel = await emulator.wait_for_channel("inc-1-api-api-latency-high-api", timeout=ACCEPTED_WITHIN_S)
+    await emulator.wait_for_message(channel.id, "Next safe step", timeout=ACCEPTED_WITHIN_S)
+    await emulator.wait_for_message(channel.id, "Paging*", timeout=ACCEPTED_WITHIN_S)
     # The plan is posted before the evidence details: let provisioning finish (it clears its guard timer).
-    await stack.bot.services.tasks.join(within=15)  # type: ignore[union-attr]
+    await stack.bot.services.tasks.join(within=ACCEPTED_WITHIN_S)  # type: ignore[union-attr]
     client = make_client(redis_process.url)
     try:
         before = await snapshot(client)
         approvals = [k for k in before.hashes if k.startswith(f"{PREFIX}:{{INC-") and ":approval:" in k]
         timers = {k: v for k, v in before.hashes.items() if k.startswith(f"{PREFIX}:{{timers:") and ":timer:" in k}
         [level2] = [v for v in timers.values() if v["kind"] == "escalate"]
-        assert approvals and float(level2["due"]) > time.time() + 1  # falls due after the restart
+        assert approvals and float(level2["due"]) > time.time() + 60  # falls due long after the restart
 
         redis_process.restart()  # SIGKILL: no shutdown, only the append-only file
-        restarted_at = time.monotonic()
 
-        # The bot reconnects by itself: a new alert group is accepted promptly.
+        # The bot reconnects by itself: a new alert group is accepted (a sender's retries allowed).
         second = alertmanager_payload(group="after-restart")
-        accepted = await post_alert(stack, second)
-        assert accepted.status_code == 202, accepted.text
-        assert time.monotonic() - restarted_at < 5
-        # The level-2 page, armed before the kill and due after it, is delivered.
-        await emulator.wait_for_message(channel.id, f"Paging* <@{BOB}>", timeout=LEVEL_1_WAIT_S + 10)
+        statuses = await post_until_accepted(stack, second)
+        assert statuses[-1] == 202 and set(statuses) <= {503, 202}, statuses
+        # The level-2 page, armed before the kill and due after it, is delivered. Its stored record (id and
+        # generation untouched) is made due now, rather than waiting out the policy's window in real time.
+        shard = KEYS.timer_shard(level2["id"])
+        assert await client.zadd(KEYS.timers_due(shard), {level2["id"]: time.time()}, xx=True, ch=True) == 1
+        await emulator.wait_for_message(channel.id, f"Paging* <@{BOB}>", timeout=ACCEPTED_WITHIN_S)
 
         # ... and its timer is completed (the Slack post comes before the completion).
-        await eventually(partial(client.exists, KEYS.timer_fired(level2["id"], level2["generation"])))
+        await eventually(
+            partial(client.exists, KEYS.timer_fired(level2["id"], level2["generation"])), ACCEPTED_WITHIN_S
+        )
 
         after = await snapshot(client)
         for key, fields in before.hashes.items():

@@ -20,9 +20,9 @@ from bot.connections import Redis
 from bot.keys import Keys
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.emulator.driver import find_button
-from tests.faults._exec import LEASE_S, WEBHOOK_TOKEN, BotProcess, approval_of, audit_counts, executions
+from tests.faults._exec import LEASE_S, BotProcess, approval_of, approve_drill_step, audit_counts
 from tests.integration.approvals.conftest import button_value
-from tests.integration.approvals.exec_drill import messages_with, open_exec_drill, recorded_group
+from tests.integration.approvals.exec_drill import messages_with
 
 pytestmark = pytest.mark.slow
 
@@ -37,11 +37,8 @@ async def test_sigkill_mid_step_leaves_no_orphan_and_never_reruns_on_its_own(
         second = BotProcess(slack, redis_url, keys, tmp_path)
         try:
             await first.start()
-            channel, plan = await open_exec_drill(slack, first.webhook_url, WEBHOOK_TOKEN, "long")
-            approval_id = button_value(plan, "approve_step")
-            await slack.driver.click_button("alice", channel, plan.ts, "approve_step", approval_id)
-            incident_id = (await approval_of(redis, keys, approval_id)).incident_id
-            pgid = await recorded_group(executions(redis, keys), incident_id, approval_id)
+            step = await approve_drill_step(slack, first, redis, keys, "long")
+            channel, approval_id, pgid = step.channel, step.approval_id, step.pgid
             assert group_members(pgid), "the step's `sleep 10` should be running"
 
             await first.kill()

@@ -15,9 +15,7 @@ from bot.incidents.store import IncidentStore
 from bot.keys import Keys
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.emulator.driver import find_button
-from tests.faults._exec import WEBHOOK_TOKEN, BotProcess, approval_of, audit_counts, executions
-from tests.integration.approvals.conftest import button_value
-from tests.integration.approvals.exec_drill import open_exec_drill, recorded_group
+from tests.faults._exec import BotProcess, approval_of, approve_drill_step, audit_counts, executions
 
 pytestmark = pytest.mark.slow
 
@@ -29,11 +27,8 @@ async def test_sigterm_gives_the_step_its_timeout_then_kills_and_marks_it(
         bot = BotProcess(slack, redis_url, keys, tmp_path)
         try:
             await bot.start()
-            channel, plan = await open_exec_drill(slack, bot.webhook_url, WEBHOOK_TOKEN, "stuck")
-            approval_id = button_value(plan, "approve_step")
-            await slack.driver.click_button("alice", channel, plan.ts, "approve_step", approval_id)
-            incident_id = (await approval_of(redis, keys, approval_id)).incident_id
-            pgid = await recorded_group(executions(redis, keys), incident_id, approval_id)
+            step = await approve_drill_step(slack, bot, redis, keys, "stuck")
+            channel, approval_id, incident_id, pgid = step.channel, step.approval_id, step.incident_id, step.pgid
             stopping = asyncio.ensure_future(bot.terminate())
             # The bot closes Socket Mode first when it stops; from then on it only waits for the step.
             await slack.wait_until(lambda: not slack.connections or None, 10, "Socket Mode closed")

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 
+from bot import loops
 from bot.app import BotApp
 from bot.cli.base import Command
 from bot.logs import configure_logging
@@ -16,6 +17,7 @@ async def serve_until_stopped(settings: Settings) -> None:
     """Start the bot, wait for SIGINT or SIGTERM, then stop it cleanly."""
     bot = BotApp(settings)
     await bot.start()
+    loops.settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -30,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     """Load settings from the environment and serve."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(serve_until_stopped(settings))
+    loops.run(serve_until_stopped(settings))  # on uvloop when installed (the `fast` extra)
     return 0
 
 

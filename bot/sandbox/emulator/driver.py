@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,8 @@ from bot.sandbox.emulator.response_url import ResponseTarget, ResponseUrls, appl
 from bot.sandbox.emulator.socket_mode import SocketHub
 from bot.sandbox.emulator.state import Workspace
 
+# add_reaction or remove_reaction: changes a message's reactions and returns the event Slack sends for it.
+ReactionChange = Callable[[Workspace, str, str, Channel, Message], dict[str, Any]]
 DEFAULT_EVENTS = frozenset(
     {"message", "app_mention", "member_joined_channel", "reaction_added", "reaction_removed", "app_home_opened"}
 )
@@ -35,19 +38,25 @@ class UserMessage:
         return list(await asyncio.gather(*(d.acked(timeout) for d in self.deliveries)))
 
 
-def find_button(blocks: list[dict[str, Any]], action_id: str, value: str | None) -> tuple[str, dict[str, Any]]:
-    """The (block_id, button) with this action_id (and value, when given); EmulatorError naming what is there."""
-    seen: list[str] = []
+def interactive_elements(blocks: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(block_id, element) of every element a person can act on: in actions blocks and as section accessories."""
     for block in blocks:
         elements = list(block.get("elements") or []) if block.get("type") == "actions" else []
         if block.get("type") == "section" and isinstance(block.get("accessory"), dict):
             elements.append(block["accessory"])
         for element in elements:
-            if element.get("type") != "button":
-                continue
-            seen.append(f"{element.get('action_id')}={element.get('value')!r}")
-            if element.get("action_id") == action_id and (value is None or element.get("value") == value):
-                return str(block.get("block_id", "")), element
+            yield str(block.get("block_id", "")), element
+
+
+def find_button(blocks: list[dict[str, Any]], action_id: str, value: str | None) -> tuple[str, dict[str, Any]]:
+    """The (block_id, button) with this action_id (and value, when given); EmulatorError naming what is there."""
+    seen: list[str] = []
+    for block_id, element in interactive_elements(blocks):
+        if element.get("type") != "button":
+            continue
+        seen.append(f"{element.get('action_id')}={element.get('value')!r}")
+        if element.get("action_id") == action_id and (value is None or element.get("value") == value):
+            return block_id, element
     wanted = action_id if value is None else f"{action_id}={value!r}"
     raise EmulatorError(f"no button {wanted} in this message; buttons there: {seen or 'none'}", buttons=seen)
 
@@ -55,15 +64,11 @@ def find_button(blocks: list[dict[str, Any]], action_id: str, value: str | None)
 def find_menu(blocks: list[dict[str, Any]], action_id: str) -> tuple[str, dict[str, Any]]:
     """The (block_id, static_select or overflow element) with this action_id; EmulatorError naming what is there."""
     seen: list[str] = []
-    for block in blocks:
-        elements = list(block.get("elements") or []) if block.get("type") == "actions" else []
-        if block.get("type") == "section" and isinstance(block.get("accessory"), dict):
-            elements.append(block["accessory"])
-        for element in elements:
-            if element.get("type") in ("static_select", "overflow"):
-                seen.append(str(element.get("action_id")))
-                if element.get("action_id") == action_id:
-                    return str(block.get("block_id", "")), element
+    for block_id, element in interactive_elements(blocks):
+        if element.get("type") in ("static_select", "overflow"):
+            seen.append(str(element.get("action_id")))
+            if element.get("action_id") == action_id:
+                return block_id, element
     raise EmulatorError(f"no menu {action_id} in this message; menus there: {seen or 'none'}", menus=seen)
 
 
@@ -221,23 +226,11 @@ class Driver:
 
     async def add_reaction(self, user: str, channel: str, ts: str, name: str) -> Delivery | None:
         """A person reacts to a message; the bot hears `reaction_added` when it is in the channel."""
-        person, room = self.ws.user_or_raise(user), self.ws.channel_or_raise(channel)
-        message = self._reactable(room, ts, person.id)
-        try:
-            event = add_reaction(self.ws, person.id, name.strip(":"), room, message)
-        except SlackApiFailure as failure:
-            raise EmulatorError(f"{person.name} cannot react: {failure.error}") from None
-        return self._channel_event(room, event)
+        return self._react(user, channel, ts, name, add_reaction, "cannot react")
 
     async def remove_reaction(self, user: str, channel: str, ts: str, name: str) -> Delivery | None:
         """A person takes their reaction off; the bot hears `reaction_removed` when it is in the channel."""
-        person, room = self.ws.user_or_raise(user), self.ws.channel_or_raise(channel)
-        message = self._reactable(room, ts, person.id)
-        try:
-            event = remove_reaction(self.ws, person.id, name.strip(":"), room, message)
-        except SlackApiFailure as failure:
-            raise EmulatorError(f"{person.name} cannot remove the reaction: {failure.error}") from None
-        return self._channel_event(room, event)
+        return self._react(user, channel, ts, name, remove_reaction, "cannot remove the reaction")
 
     def emit_event(self, event: dict[str, Any]) -> Delivery | None:
         """Send an event a Web API call caused (the bot's own reaction) as Slack would: if subscribed and a member."""
@@ -254,6 +247,17 @@ class Driver:
         if self.ws.bot_user_id not in room.members or event["type"] not in self.subscribed_events:
             return None
         return self._event(event)
+
+    def _react(
+        self, user: str, channel: str, ts: str, name: str, change: ReactionChange, refusal: str
+    ) -> Delivery | None:
+        person, room = self.ws.user_or_raise(user), self.ws.channel_or_raise(channel)
+        message = self._reactable(room, ts, person.id)
+        try:
+            event = change(self.ws, person.id, name.strip(":"), room, message)
+        except SlackApiFailure as failure:
+            raise EmulatorError(f"{person.name} {refusal}: {failure.error}") from None
+        return self._channel_event(room, event)
 
     def _reactable(self, room: Channel, ts: str, user_id: str) -> Message:
         self._check_open(room)

@@ -24,7 +24,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.sandbox.emulator.delivery import AckRecord, Attempt, Delivery
+from bot.sandbox.emulator.deliverer import Deliverer
+from bot.sandbox.emulator.delivery import Attempt, Delivery
 
 log = logging.getLogger(__name__)
 
@@ -81,51 +82,29 @@ def ack_payload(status: int, content_type: str, text: str) -> tuple[bool, dict[s
     return True, {"text": text}
 
 
-class HttpDeliverer:
+class HttpDeliverer(Deliverer):
     """Sends the driver's deliveries to the app's request URL; the same `deliver` as the Socket Mode hub."""
 
     def __init__(self, config: HttpDeliveryConfig, notify: Callable[[], None]) -> None:
+        super().__init__(notify)
         self.config = config
-        self.notify = notify
-        self.deliveries: list[Delivery] = []
-        self.acks: list[AckRecord] = []
         self.responses: list[tuple[str, int]] = []  # (delivery id, HTTP status) of every attempt that got an answer
         # Several URLs stand for replicas behind a load balancer: requests take turns.
         self.request_urls: list[str] = [config.request_url]
         self._turn = 0
         self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     def add_request_url(self, url: str) -> None:
         """Another replica's request URL, to share the requests with (round-robin)."""
         self.request_urls.append(url)
 
-    def deliver(
-        self,
-        envelope_type: str,
-        payload: dict[str, Any],
-        *,
-        accepts_response_payload: bool,
-        on_ack: Callable[[AckRecord], None] | None = None,
-    ) -> Delivery:
-        """POST the payload, retrying Events API requests that get no 200 in time (per config)."""
-        delivery = Delivery(envelope_type, payload, accepts_response_payload, on_ack)
-        self.deliveries.append(delivery)
-        task = asyncio.create_task(self._run(delivery))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return delivery
-
     def redeliver(self, delivery: Delivery, reason: str = "http_timeout") -> Delivery:
         """Send a delivery's payload again as Slack's retry of it: the same body, `X-Slack-Retry-Num` 1 and up."""
-        again = Delivery(delivery.type, delivery.payload, delivery.accepts_response_payload)
-        self.deliveries.append(again)
-        task = asyncio.create_task(self._run(again, first=1, reason=reason))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return again
+        again = self._again(delivery)
+        return self._launch(again, self._run(again, first=1, reason=reason))
 
     async def _run(self, delivery: Delivery, first: int = 0, reason: str = "") -> None:
+        """Attempt until acknowledged or out of retries (Events API requests only get retries)."""
         retries = self.config.max_retries if delivery.type in self.config.retry_types else 0
         for number in range(first, max(retries, first) + 1):
             if number and self.config.retry_delay:
@@ -173,8 +152,6 @@ class HttpDeliverer:
 
     async def close(self) -> None:
         """Stop pending deliveries and close the HTTP client."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._cancel_tasks()
         if self._session is not None:
             await self._session.close()

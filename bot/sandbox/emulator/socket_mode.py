@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.sandbox.emulator.deliverer import Deliverer
 from bot.sandbox.emulator.delivery import AckRecord, Attempt, Delivery
 from bot.sandbox.emulator.faults import reset_transport
 
@@ -55,20 +56,17 @@ class Connection:
         return not self.ws.closed
 
 
-class SocketHub:
+class SocketHub(Deliverer):
     """All Socket Mode connections of the app, and every envelope sent over them."""
 
     def __init__(self, config: SocketModeConfig, app_id: str, notify: Callable[[], None]) -> None:
+        super().__init__(notify)
         self.config = config
         self.app_id = app_id
-        self.notify = notify
         self.connections: dict[str, Connection] = {}
-        self.deliveries: list[Delivery] = []
-        self.acks: list[AckRecord] = []
         self.opened_total = 0
         self._tickets: dict[str, float] = {}
         self._by_envelope: dict[str, tuple[Delivery, Attempt]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
         self._round_robin = 0
         self._connected = asyncio.Event()
         self._started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
@@ -147,32 +145,13 @@ class SocketHub:
         self.acks.append(record)
         self.notify()
 
-    def deliver(
-        self,
-        envelope_type: str,
-        payload: dict[str, Any],
-        *,
-        accepts_response_payload: bool,
-        on_ack: Callable[[AckRecord], None] | None = None,
-    ) -> Delivery:
-        """Send a payload as an envelope to one live socket, retrying while unacknowledged (per config)."""
-        delivery = Delivery(envelope_type, payload, accepts_response_payload, on_ack)
-        self.deliveries.append(delivery)
-        task = asyncio.create_task(self._run(delivery))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return delivery
-
     def redeliver(self, delivery: Delivery) -> Delivery:
         """Send a delivery's payload again as Slack's retry of it: a new envelope with `retry_attempt` 1 and up."""
-        again = Delivery(delivery.type, delivery.payload, delivery.accepts_response_payload)
-        self.deliveries.append(again)
-        task = asyncio.create_task(self._run(again, first=1))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return again
+        again = self._again(delivery)
+        return self._launch(again, self._run(again, first=1))
 
     async def _run(self, delivery: Delivery, first: int = 0) -> None:
+        """Send to one live socket and wait for the ack, again while unacknowledged (per config)."""
         retries = self.config.max_retries if delivery.type in self.config.retry_types else 0
         for number in range(first, max(retries, first) + 1):
             if number and self.config.retry_delay:
@@ -232,9 +211,7 @@ class SocketHub:
         for conn in targets:
             conn.draining = True
             await conn.ws.send_json(self._disconnect_message(reason))
-            task = asyncio.create_task(self._close_later(conn))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._close_later(conn))
         return len(targets)
 
     def reset_all(self) -> int:
@@ -250,8 +227,6 @@ class SocketHub:
 
     async def close(self) -> None:
         """Close every socket and stop every pending delivery."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._cancel_tasks()
         for conn in list(self.connections.values()):
             await conn.ws.close(code=1001, message=b"emulator stopping")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -13,6 +12,7 @@ from typing import Any
 from bot.sandbox.emulator.doc_records import Documents
 from bot.sandbox.emulator.errors import EmulatorError, SlackApiFailure
 from bot.sandbox.emulator.records import Channel, Ephemeral, Message, User, UserGroup, View
+from bot.waits import wait_event
 
 TRIGGER_TTL_S = 3.0
 
@@ -97,8 +97,7 @@ class Workspace:
         if self._changed is None:
             self._changed = asyncio.Event()
         event = self._changed
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
+        await wait_event(event, seconds)
 
     # --- users and groups ---------------------------------------------------------------------------------------
 

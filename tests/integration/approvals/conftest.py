@@ -18,6 +18,7 @@ from bot.keys import Keys
 from bot.sandbox.emulator import Message
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack, start_sandbox
 from tests.conftest import Serve
+from tests.teardown import stop_explained
 
 RUNBOOKS = Path(__file__).resolve().parents[2] / "fixtures" / "approval_runbooks"
 
@@ -71,7 +72,7 @@ async def stack(redis: Redis, redis_url: str, keys: Keys, tmp_path: Path) -> Asy
     """Emulator + bot on this test's key prefix, with the drill runbook."""
     started = await start_sandbox(**sandbox_settings(keys, redis_url, tmp_path))
     yield started
-    await started.stop()
+    await stop_explained(started.stop(), "the sandbox stack")
 
 
 def drill_alert(scenario: str, base_url: str, group: str | None = None, env: str = "prod") -> dict[str, Any]:

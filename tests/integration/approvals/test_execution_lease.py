@@ -15,35 +15,28 @@ from bot.approvals.store import ApprovalStore
 from bot.connections import Redis, make_client
 from bot.keys import Keys
 from tests.integration.approvals.test_store import request
+from tests.manual_clock import ManualMonotonicClock
 
 OWNER = Owner("replica-a", "boot:1", ProcessId(4242, 777))
 LEASE_S = 30.0
 
 
-class Clock:
-    """Time the test moves by hand."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-async def claimed(redis: Redis, keys: Keys, clock: Clock, approval_id: str = "run1") -> tuple[ApprovalStore, str]:
+async def claimed(
+    redis: Redis, keys: Keys, clock: ManualMonotonicClock, approval_id: str = "run1"
+) -> tuple[ApprovalStore, str]:
     store = ApprovalStore(redis, keys)
-    a = request(id=approval_id, exclude_requester=False, expires_at=clock.now + 120)
+    a = request(id=approval_id, exclude_requester=False, expires_at=clock.now() + 120)
     await store.create([a])
-    assert (await store.record_approval(a, "U0BOB00001", clock.now)).code == "now_approved"
+    assert (await store.record_approval(a, "U0BOB00001", clock.now())).code == "now_approved"
     executions = ExecutionStore(redis, keys)
-    await executions.enlist(a.incident_id, a.id, clock.now + LEASE_S)
-    fields = claim_fields(OWNER, clock.now, LEASE_S, timeout_s=300)
-    assert await store.claim_execution(a, OWNER.replica, clock.now, fields) == "ok"
+    await executions.enlist(a.incident_id, a.id, clock.now() + LEASE_S)
+    fields = claim_fields(OWNER, clock.now(), LEASE_S, timeout_s=300)
+    assert await store.claim_execution(a, OWNER.replica, clock.now(), fields) == "ok"
     return store, a.incident_id
 
 
 async def test_claim_writes_the_lease_and_owner_with_the_status(redis: Redis, keys: Keys) -> None:
-    clock = Clock(1000.0)
+    clock = ManualMonotonicClock(1000.0)
     await claimed(redis, keys, clock)
     record = await ExecutionStore(redis, keys).get("INC-7", "run1")
     assert record is not None
@@ -53,7 +46,7 @@ async def test_claim_writes_the_lease_and_owner_with_the_status(redis: Redis, ke
 
 
 async def test_renewal_keeps_it_alive_and_only_a_lapsed_lease_settles_once(redis: Redis, keys: Keys) -> None:
-    clock = Clock(1000.0)
+    clock = ManualMonotonicClock(1000.0)
     store, incident = await claimed(redis, keys, clock)
     executions = ExecutionStore(redis, keys)
     assert await executions.settle_lost(incident, "run1", 1029.9, "", "lost") == "alive"
@@ -69,7 +62,7 @@ async def test_renewal_keeps_it_alive_and_only_a_lapsed_lease_settles_once(redis
 
 
 async def test_a_known_dead_owner_settles_before_its_lease_lapses(redis: Redis, keys: Keys) -> None:
-    clock = Clock(1000.0)
+    clock = ManualMonotonicClock(1000.0)
     _, incident = await claimed(redis, keys, clock)
     executions = ExecutionStore(redis, keys)
     assert await executions.settle_lost(incident, "run1", 1001.0, "replica-b", "x") == "alive"
@@ -77,7 +70,7 @@ async def test_a_known_dead_owner_settles_before_its_lease_lapses(redis: Redis, 
 
 
 async def test_notice_is_claimed_by_one_at_a_time_and_lapses(redis: Redis, keys: Keys) -> None:
-    clock = Clock(1000.0)
+    clock = ManualMonotonicClock(1000.0)
     _, incident = await claimed(redis, keys, clock)
     executions = ExecutionStore(redis, keys)
     assert await executions.claim_notice(incident, "run1", 1001.0, 60) == "executing"
@@ -90,15 +83,15 @@ async def test_notice_is_claimed_by_one_at_a_time_and_lapses(redis: Redis, keys:
 
 
 async def test_a_lease_the_record_no_longer_grants_cancels_the_step(redis: Redis, keys: Keys) -> None:
-    clock = Clock(1000.0)
+    clock = ManualMonotonicClock(1000.0)
     _, incident = await claimed(redis, keys, clock)
     executions = ExecutionStore(redis, keys)
     step = asyncio.create_task(asyncio.sleep(3600))
-    lease = StepLease(executions, OWNER, incident, "run1", LEASE_S, clock, step)
-    clock.now = 1010.0
+    lease = StepLease(executions, OWNER, incident, "run1", LEASE_S, clock.now, step)
+    clock.advance(10)  # to 1010
     assert await lease.renew_once() and lease.held_until == 1040.0
-    clock.now = 1041.0
-    assert await executions.settle_lost(incident, "run1", clock.now, "", "lost") == "settled"
+    clock.advance(31)  # to 1041
+    assert await executions.settle_lost(incident, "run1", clock.now(), "", "lost") == "settled"
     assert not await lease.renew_once()
     with pytest.raises(asyncio.CancelledError):
         await step
@@ -112,14 +105,14 @@ def closed_port() -> int:
 
 
 async def test_an_unreachable_store_stops_the_step_before_the_lease_can_lapse(keys: Keys) -> None:
-    clock = Clock(1000.0)
+    clock = ManualMonotonicClock(1000.0)
     dead = make_client(f"redis://127.0.0.1:{closed_port()}/0")
     try:
         step = asyncio.create_task(asyncio.sleep(3600))
-        lease = StepLease(ExecutionStore(dead, keys), OWNER, "INC-7", "run1", LEASE_S, clock, step)
-        clock.now = 1005.0  # a failed renewal with two more chances before 1030: keep going
+        lease = StepLease(ExecutionStore(dead, keys), OWNER, "INC-7", "run1", LEASE_S, clock.now, step)
+        clock.advance(5)  # to 1005, a failed renewal with two more chances before 1030: keep going
         assert await lease.renew_once() and not step.cancelled()
-        clock.now = 1021.0  # the next try would come after the lease lapsed: stop now
+        clock.advance(16)  # to 1021, the next try would come after the lease lapsed: stop now
         assert not await lease.renew_once()
         with pytest.raises(asyncio.CancelledError):
             await step

@@ -18,6 +18,7 @@ from bot.keys import Keys
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack, start_sandbox
 from tests.conftest import Serve
 from tests.integration.bot.lifecycle_stack import ALICE, DECLARE_RUNBOOKS, SANDBOX_ESCALATION
+from tests.teardown import stop_explained
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 RUNBOOKS = FIXTURES / "bot_runbooks"
@@ -83,7 +84,7 @@ async def sandbox_stacks(redis_url: str, prefix: str, data_dir: Path) -> AsyncIt
         yield start
     finally:
         for stack in reversed(started):
-            await stack.stop()
+            await stop_explained(stack.stop(), "the sandbox stack")
 
 
 @pytest.fixture
@@ -140,6 +141,23 @@ async def post_alert(stack: SandboxStack, payload: dict[str, Any], source: str =
             content=json.dumps(payload),
             headers={"Authorization": f"Bearer {SANDBOX_WEBHOOK_TOKEN}", "Content-Type": "application/json"},
         )
+
+
+async def deliver_like_alertmanager(
+    client: httpx.AsyncClient, path: str, payload: dict[str, Any], headers: dict[str, str], give_up_after: float = 60
+) -> httpx.Response:
+    """POST until the bot takes it, resending after each 503's Retry-After as Alertmanager does.
+
+    A 503 is the bot's documented answer when its store is slow (bot/intake/deadline.py), which a loaded
+    machine can cause in a storm; the sender's retry is what makes that lossless.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + give_up_after
+    while True:
+        response = await client.post(path, content=json.dumps(payload), headers=headers)
+        if response.status_code != 503 or loop.time() > deadline:
+            return response
+        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
 
 
 async def open_incident(

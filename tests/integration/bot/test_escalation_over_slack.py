@@ -45,7 +45,7 @@ async def test_ack_from_the_page_stops_the_next_level(paging_stack: SandboxStack
     countdown = await emulator.wait_for_message(channel, f"No ack yet: paging <@{BOB}>", timeout=10)
 
     click = await emulator.driver.click_button("alice", channel, page.ts, "escalation_ack")
-    assert (await click.acked(timeout=5)).latency < 1.0
+    assert (await click.acked(timeout=5)).latency < 3.0
     reply = await emulator.wait_for_ephemeral("alice", "escalation stopped", timeout=5)
     assert reply.text == f"INC-1 acknowledged by <@{ALICE}>; escalation stopped."
     await emulator.wait_until(

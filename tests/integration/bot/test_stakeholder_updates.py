@@ -168,3 +168,59 @@ def _statuspage_resolved(fake: FakeStatuspage) -> bool:
 async def _timeline_has(stack: SandboxStack, kind: str) -> bool:
     assert stack.bot.services is not None
     return any(e.data.get("kind") == kind for e in await stack.bot.services.store.read_timeline("INC-1"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+async def test_a_severity_change_re_sets_the_impact_of_a_published_incident_only(world: World) -> None:
+    stack, slack, statuspage = world.stack, world.stack.emulator, world.statuspage
+    assert stack.bot.services is not None
+    store = stack.bot.services.store
+    await command(stack, "alice", "general", 'new "Checkout slow" --severity P2 --service checkout', "Opening")
+    channel = await slack.wait_for_channel("inc-1-checkout-checkout-slow", timeout=10)
+    await eventually(lambda: _channel_recorded(stack, "INC-1"), timeout=10)
+    await command(stack, "alice", channel.id, "update identified: slow checkout --publish", "Update recorded")
+    await eventually(lambda: _remote_shows(statuspage, "major", "partial_outage"), timeout=20)
+
+    reply = await command(stack, "alice", channel.id, "severity P1", "severity P2 → P1")
+    assert "status page: impact critical, components major_outage" in reply
+    await eventually(lambda: _remote_shows(statuspage, "critical", "major_outage"), timeout=20)
+    remote = next(iter(statuspage.incidents.values()))
+    assert [u["body"] for u in remote["incident_updates"]] == ["slow checkout"]  # no public update
+    assert len(statuspage.accepted("POST")) == 1 and statuspage.refused == 0
+    await eventually(lambda: _timeline_has(stack, "statuspage_impact_set"), timeout=10)
+    await eventually(lambda: _builtin_impact(stack, "critical"), timeout=10)
+    page = await page_json(stack)
+    assert [(i["severity"], i["impact"], len(i["updates"])) for i in page["incidents"]] == [("P1", "critical", 1)]
+    assert page["components"][0] == {"id": "checkout", "name": "Checkout", "status": "major_outage"}
+    async with httpx.AsyncClient(base_url=stack.webhook_url) as client:
+        html = (await client.get("/status")).text
+        feed = (await client.get("/status/feed.atom")).text
+    assert "Impact: Critical" in html and "Major outage" in html
+    assert len(ET.fromstring(feed).findall("{http://www.w3.org/2005/Atom}entry")) == 1
+
+    # Never published: the new severity is not public, nothing is sent; the timeline says why.
+    await command(stack, "alice", "general", 'new "Search slow" --severity P3 --service checkout', "Opening")
+    quiet = await slack.wait_for_channel("inc-2-checkout-search-slow", timeout=10)
+    # Named: the channel shows up a moment before the incident records it.
+    reply = await command(stack, "alice", quiet.id, "severity P2 INC-2", "severity P3 → P2")
+    assert "status page not changed: never published" in reply
+    events = [e.data for e in await store.read_timeline("INC-2") if e.data.get("kind") == "statuspage_impact"]
+    assert [(e["sent"], e["reason"]) for e in events] == [(False, "never published")]
+    assert len(statuspage.incidents) == 1 and [i["id"] for i in (await page_json(stack))["incidents"]] == ["INC-1"]
+
+
+async def _builtin_impact(stack: SandboxStack, impact: str) -> bool:
+    return [i["impact"] for i in (await page_json(stack))["incidents"]] == [impact]
+
+
+async def _channel_recorded(stack: SandboxStack, incident_id: str) -> bool:
+    assert stack.bot.services is not None
+    incident = await stack.bot.services.store.get_incident(incident_id)
+    return incident is not None and bool(incident.channel_id)
+
+
+def _remote_shows(fake: FakeStatuspage, impact: str, component: str) -> bool:
+    return [i["impact"] for i in fake.incidents.values()] == [impact] and (
+        fake.components["cmp-checkout"]["status"] == component
+    )

@@ -33,18 +33,11 @@ from bot.incidents.store import Creation, IncidentStore
 from bot.jobs.backoff import Backoff
 from bot.jobs.deadletter import DeadLetters
 from bot.keys import Keys
+from tests.manual_clock import ManualClock
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 ALICE = PageTarget(TargetKind.USER, "U01ALICE")
 PD = PageTarget(TargetKind.PAGER, "pagerduty")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class FlakyPort:
@@ -71,13 +64,13 @@ class FlakyPort:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(T0)
 
 
 @pytest.fixture
-def store(redis: Redis, keys: Keys, clock: Clock) -> IncidentStore:
-    return IncidentStore(redis, keys, clock=clock)
+def store(redis: Redis, keys: Keys, clock: ManualClock) -> IncidentStore:
+    return IncidentStore(redis, keys, clock=clock.now)
 
 
 @pytest.fixture
@@ -85,9 +78,9 @@ def timers(redis: Redis, keys: Keys) -> TimerStore:
     return TimerStore(redis, keys)
 
 
-def runner(store: IncidentStore, timers: TimerStore, port: FlakyPort, clock: Clock) -> PageDeliveries:
+def runner(store: IncidentStore, timers: TimerStore, port: FlakyPort, clock: ManualClock) -> PageDeliveries:
     config = DeliveryConfig(backoff=Backoff(base_s=1.0, cap_s=8.0, jitter=0.0), dead_letter_after=3, late_after_s=30)
-    return PageDeliveries(store, timers, port, config=config, clock=clock)
+    return PageDeliveries(store, timers, port, config=config, clock=clock.now)
 
 
 async def arm_dm(timers: TimerStore, incident_id: str) -> Delivery:
@@ -96,7 +89,7 @@ async def arm_dm(timers: TimerStore, incident_id: str) -> Delivery:
     return dm
 
 
-async def fire(timers: TimerStore, job_id: str, clock: Clock, attempt: int = 1) -> FiredTimer:
+async def fire(timers: TimerStore, job_id: str, clock: ManualClock, attempt: int = 1) -> FiredTimer:
     record = await timers.get(job_id)
     assert record is not None, f"{job_id} is not armed"
     return FiredTimer(
@@ -104,7 +97,7 @@ async def fire(timers: TimerStore, job_id: str, clock: Clock, attempt: int = 1) 
         record.kind,
         record.payload,
         record.due_at,
-        clock.now,
+        clock.now(),
         record.incident_id,
         record.generation,
         attempt,
@@ -113,7 +106,7 @@ async def fire(timers: TimerStore, job_id: str, clock: Clock, attempt: int = 1) 
 
 
 async def test_a_failing_dm_backs_off_dead_letters_then_arrives_late_and_leaves_the_set(
-    store: IncidentStore, timers: TimerStore, clock: Clock, redis: Redis, keys: Keys
+    store: IncidentStore, timers: TimerStore, clock: ManualClock, redis: Redis, keys: Keys
 ) -> None:
     incident = await store.create_incident("checkout errors")
     port = FlakyPort(failures=4)
@@ -125,8 +118,9 @@ async def test_a_failing_dm_backs_off_dead_letters_then_arrives_late_and_leaves_
         await deliveries.handle_deliver(await fire(timers, dm.job_id, clock))
         record = await timers.get(dm.job_id)
         assert record is not None
-        dues.append((record.due_at - clock.now).total_seconds())
-        clock.now = record.due_at
+        due_in = (record.due_at - clock.now()).total_seconds()
+        dues.append(due_in)
+        await clock.advance(due_in)
     assert dues == [1.0, 2.0, 4.0, 8.0]  # exponential, then capped at 8
     [entry] = await dead.list()
     assert entry.job_id == dm.job_id and entry.attempts == 4 and "connection refused" in entry.reason
@@ -141,12 +135,12 @@ async def test_a_failing_dm_backs_off_dead_letters_then_arrives_late_and_leaves_
 
 
 async def test_delivery_after_the_late_threshold_is_marked_late(
-    store: IncidentStore, timers: TimerStore, clock: Clock
+    store: IncidentStore, timers: TimerStore, clock: ManualClock
 ) -> None:
     incident = await store.create_incident("checkout errors")
     port = FlakyPort()
     dm = await arm_dm(timers, incident.id)
-    clock.now = T0 + timedelta(minutes=5)
+    await clock.advance(5 * 60)  # to T0 + 5 minutes
     await runner(store, timers, port, clock).handle_deliver(await fire(timers, dm.job_id, clock))
     assert port.sent == [(dm.job_id, True)]
     [event] = [e for e in await store.read_timeline(incident.id) if e.type is EventType.ESCALATION]
@@ -154,7 +148,7 @@ async def test_delivery_after_the_late_threshold_is_marked_late(
 
 
 async def test_the_sent_marker_stops_a_second_run_and_a_rerun_checks_the_destination_first(
-    store: IncidentStore, timers: TimerStore, clock: Clock
+    store: IncidentStore, timers: TimerStore, clock: ManualClock
 ) -> None:
     incident = await store.create_incident("checkout errors")
     port = FlakyPort()
@@ -174,7 +168,7 @@ async def test_the_sent_marker_stops_a_second_run_and_a_rerun_checks_the_destina
 
 
 async def test_waiting_for_the_channel_polls_quickly_and_a_closed_incident_abandons_visibly(
-    store: IncidentStore, timers: TimerStore, clock: Clock, redis: Redis, keys: Keys
+    store: IncidentStore, timers: TimerStore, clock: ManualClock, redis: Redis, keys: Keys
 ) -> None:
     incident = await store.create_incident("checkout errors")
     port = FlakyPort(failures=100, error=Waiting("the incident channel is not created yet"))
@@ -184,9 +178,9 @@ async def test_waiting_for_the_channel_polls_quickly_and_a_closed_incident_aband
     for _ in range(6):
         await deliveries.handle_deliver(await fire(timers, post.job_id, clock))
         record = await timers.get(post.job_id)
-        assert record is not None and record.due_at - clock.now == timedelta(seconds=1)
+        assert record is not None and record.due_at - clock.now() == timedelta(seconds=1)
         assert record.payload["failures"] == 0  # waiting for provisioning is not this delivery failing
-        clock.now = record.due_at
+        await clock.advance(1)
     # Provisioning is dead-lettered when it fails; the post waiting on it is not counted twice.
     assert await DeadLetters(redis, keys).list() == []
     await DeadLetters(redis, keys).add(post.job_id, incident.id, "deliver", "stale", T0, 9)
@@ -246,7 +240,7 @@ async def test_a_new_incident_is_written_with_its_timers(store: IncidentStore, t
 
 
 async def test_a_refused_pager_event_becomes_a_channel_warning_job(
-    store: IncidentStore, timers: TimerStore, clock: Clock
+    store: IncidentStore, timers: TimerStore, clock: ManualClock
 ) -> None:
     incident = await store.create_incident("checkout errors")
     port = FlakyPort(failures=1, error=Undeliverable("PagerDuty answered HTTP 400: Invalid routing key"))

@@ -11,16 +11,7 @@ from bot.errors import InvalidInput
 from bot.sandbox.emulator import SlackEmulator
 from bot.slack.gateway import SlackGateway
 from bot.slack.people import PAGE_SIZE, PeopleDirectory, mentioned_user
-
-
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.manual_clock import ManualMonotonicClock
 
 
 @pytest.fixture
@@ -42,7 +33,7 @@ def test_mentions_with_and_without_a_label() -> None:
 
 
 async def test_handles_names_and_emails_case_insensitively(emulator: SlackEmulator, gateway: SlackGateway) -> None:
-    people = PeopleDirectory(gateway, clock=Clock())
+    people = PeopleDirectory(gateway, clock=ManualMonotonicClock(1000.0).now)
     assert await people.resolve("@carol") == "U0CAROL001"
     assert await people.resolve("@CAROL") == "U0CAROL001"
     assert await people.resolve("carol tanaka") == "U0CAROL001"
@@ -60,8 +51,8 @@ async def test_every_page_is_read_and_the_list_is_cached_until_its_ttl(
 ) -> None:
     for n in range(PAGE_SIZE + 5):
         emulator.add_user(f"person{n}", real_name=f"Person {n}", id=f"U1PERSON{n:04d}")
-    clock = Clock()
-    people = PeopleDirectory(gateway, clock=clock, ttl_s=300)
+    clock = ManualMonotonicClock(1000.0)
+    people = PeopleDirectory(gateway, clock=clock.now, ttl_s=300)
     assert await people.resolve(f"@person{PAGE_SIZE + 4}") == f"U1PERSON{PAGE_SIZE + 4:04d}"
     assert list_calls(emulator) == 2  # two pages
     assert await people.resolve("@Person 3") == "U1PERSON0003"
@@ -72,17 +63,17 @@ async def test_every_page_is_read_and_the_list_is_cached_until_its_ttl(
     with pytest.raises(InvalidInput):
         await people.resolve("@erin")
     assert list_calls(emulator) == 2
-    clock.now += 31
+    clock.advance(31)
     assert await people.resolve("@erin") == "U0ERIN0001"
     assert list_calls(emulator) == 4
-    clock.now += 301
+    clock.advance(301)
     await people.resolve("@alice")
     assert list_calls(emulator) == 6
 
 
 async def test_an_ambiguous_name_names_the_candidates(emulator: SlackEmulator, gateway: SlackGateway) -> None:
     emulator.add_user("carol2", real_name="Carol Tanaka", id="U0CAROL002")
-    people = PeopleDirectory(gateway, clock=Clock())
+    people = PeopleDirectory(gateway, clock=ManualMonotonicClock(1000.0).now)
     with pytest.raises(InvalidInput, match="could mean <@U0CAROL001>, <@U0CAROL002>"):
         await people.resolve("@carol tanaka")
     assert await people.resolve("@carol2") == "U0CAROL002"

@@ -41,7 +41,7 @@ async def test_slash_command_round_trip(emulator: SlackEmulator, socket_apps: St
     app = await socket_apps(reply)
     delivery = await emulator.driver.slash_command("alice", "incidents", "open db down")
     ack = await delivery.acked(timeout=3)
-    assert ack.latency is not None and ack.latency < 1.0
+    assert ack.latency is not None and ack.latency < 3.0
     payload = app.requests[0].payload
     assert app.requests[0].type == "slash_commands"
     for key in (

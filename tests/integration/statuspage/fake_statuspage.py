@@ -3,6 +3,7 @@
 Request and response shapes follow Statuspage's published API reference: bodies wrap the object
 (`{"incident": {...}}`, `{"component": {...}}`), a new status or body on PATCH adds an incident update,
 `Authorization: OAuth <key>`; beyond one request a second the server answers 429 with Retry-After.
+`impact_override` sets the incident's impact without adding an update.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aiohttp import web
 API_KEY = "sp-test-key"
 PAGE_ID = "pg1"
 INCIDENT_STATUSES = {"investigating", "identified", "monitoring", "resolved"}
+IMPACTS = {"none", "minor", "major", "critical"}
 
 
 @dataclass
@@ -27,6 +29,8 @@ class FakeStatuspage:
     incidents: dict[str, dict[str, Any]] = field(default_factory=dict)
     components: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, str, float]] = field(default_factory=list)
+    # Each accepted incident write's body (method, path, the `incident` object), in order.
+    incident_writes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     refused: int = 0
     # Answer the next N successful writes, then drop the connection instead of replying (a lost response).
     lose_responses: int = 0
@@ -75,12 +79,16 @@ class FakeStatuspage:
             return web.json_response({"error": ["status is not included in the list"]}, status=422)
         if any(c not in self.components for c in body.get("component_ids", [])):
             return web.json_response({"error": ["component_ids must belong to this page"]}, status=422)
+        if body.get("impact_override", "none") not in IMPACTS:
+            return web.json_response({"error": ["impact_override is not included in the list"]}, status=422)
+        self.incident_writes.append((request.method, request.path, body))
         incident_id = uuid.uuid4().hex[:12]
         now = time.time()
         incident = {
             "id": incident_id,
             "name": body["name"],
             "status": body.get("status", "investigating"),
+            "impact": body.get("impact_override", "none"),
             "metadata": body.get("metadata") or {},
             "components": [self.components[c] for c in body.get("component_ids", []) if c in self.components],
             "incident_updates": [],
@@ -100,9 +108,14 @@ class FakeStatuspage:
         status = body.get("status", incident["status"])
         if status not in INCIDENT_STATUSES:
             return web.json_response({"error": ["status is not included in the list"]}, status=422)
+        if body.get("impact_override", "none") not in IMPACTS:
+            return web.json_response({"error": ["impact_override is not included in the list"]}, status=422)
+        self.incident_writes.append((request.method, request.path, body))
         if "status" in body or "body" in body:
             self._add_update(incident, status, body.get("body", ""))
         incident["status"] = status
+        if "impact_override" in body:
+            incident["impact"] = body["impact_override"]
         if status == "resolved":
             incident["resolved_at"] = time.time()
         self._maybe_lose(request)

@@ -8,14 +8,15 @@ import sys
 from pathlib import Path
 
 from bot.alerts import Alert
-from bot.connections import make_client
+from bot.connections import RedisTimeouts, make_client
 from bot.incidents.store import IncidentStore
 from bot.keys import Keys
 
 
 async def send_all(url: str, prefix: str, alerts: list[Alert]) -> None:
     """Send every alert concurrently."""
-    client = make_client(url)
+    # Patient, like the test's own clients: this process tests atomicity, not deadlines.
+    client = make_client(url, timeouts=RedisTimeouts(socket_s=30.0, connect_s=30.0, pool_wait_s=30.0))
     store = IncidentStore(client, Keys(prefix))
     await asyncio.gather(*(store.open_or_update(a) for a in alerts))
     await client.aclose()

@@ -12,6 +12,7 @@ from bot.errors import IllegalTransition, IncidentNotFound
 from bot.incidents.models import AuditEvent, EventType, Status
 from bot.incidents.store import IncidentStore
 from bot.keys import Keys
+from tests.manual_clock import ManualClock
 
 
 def make_alert(group: str = "g1", fp: str = "a1", status: AlertStatus = AlertStatus.FIRING, **kw: object) -> Alert:
@@ -31,22 +32,14 @@ def make_alert(group: str = "g1", fp: str = "a1", status: AlertStatus = AlertSta
     return Alert.model_validate(base)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(redis: Redis, keys: Keys, clock: Clock) -> IncidentStore:
-    return IncidentStore(redis, keys, reopen_window=timedelta(minutes=30), clock=clock)
+def store(redis: Redis, keys: Keys, clock: ManualClock) -> IncidentStore:
+    return IncidentStore(redis, keys, reopen_window=timedelta(minutes=30), clock=clock.now)
 
 
 async def test_first_alert_opens_incident_and_redelivery_changes_nothing(store: IncidentStore) -> None:
@@ -83,16 +76,16 @@ async def test_all_alerts_resolved_resolves_incident(store: IncidentStore) -> No
     assert done.incident is not None and done.incident.status is Status.RESOLVED and done.status_changed
 
 
-async def test_reopen_within_window_then_new_incident_after(store: IncidentStore, clock: Clock) -> None:
+async def test_reopen_within_window_then_new_incident_after(store: IncidentStore, clock: ManualClock) -> None:
     await store.open_or_update(make_alert())
     await store.open_or_update(make_alert(status=AlertStatus.RESOLVED))
-    clock.now += timedelta(minutes=10)
-    refire = await store.open_or_update(make_alert(starts_at=clock.now))
+    await clock.advance(10 * 60)
+    refire = await store.open_or_update(make_alert(starts_at=clock.now()))
     assert refire.reopened and refire.incident is not None and refire.incident.id == "INC-1"
     assert refire.incident.status is Status.TRIGGERED and refire.incident.reopened_count == 1
-    await store.open_or_update(make_alert(status=AlertStatus.RESOLVED, ends_at=clock.now))
-    clock.now += timedelta(minutes=31)
-    late = await store.open_or_update(make_alert(starts_at=clock.now))
+    await store.open_or_update(make_alert(status=AlertStatus.RESOLVED, ends_at=clock.now()))
+    await clock.advance(31 * 60)
+    late = await store.open_or_update(make_alert(starts_at=clock.now()))
     assert late.created and late.incident is not None and late.incident.id == "INC-2"
 
 

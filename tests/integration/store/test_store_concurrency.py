@@ -10,12 +10,13 @@ from collections import Counter
 from pathlib import Path
 
 from bot.alerts import Alert
-from bot.connections import Redis, make_client
+from bot.connections import Redis, RedisTimeouts, make_client
 from bot.incidents.models import EventType, Status
 from bot.incidents.store import IncidentStore
 from bot.keys import Keys
 
 WORKER = Path(__file__).with_name("alert_worker.py")
+PATIENT = RedisTimeouts(socket_s=30.0, connect_s=30.0, pool_wait_s=30.0)
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -49,7 +50,9 @@ async def test_200_calls_over_10_groups_from_tasks_and_two_processes(
     ]
     shuffled = alerts[:]
     random.shuffle(shuffled)
-    clients = [make_client(redis_url) for _ in range(4)]
+    # These clients test the store's atomicity, not its deadlines: on a loaded machine a burst of new
+    # connections can take longer than the bot's 2 s connect timeout, so they wait patiently.
+    clients = [make_client(redis_url, timeouts=PATIENT) for _ in range(4)]
     stores = [IncidentStore(c, keys) for c in clients]
     await asyncio.gather(*(stores[i % 4].open_or_update(a) for i, a in enumerate(shuffled)))
     assert [await p.wait() for p in procs] == [0, 0]

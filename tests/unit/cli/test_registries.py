@@ -12,6 +12,7 @@ from bot.slack.commands import REGISTRY, help_text, parse, subcommand
 
 EXPECTED_COMMANDS = {
     "audit",
+    "deadletters",
     "followups",
     "drill",
     "hooks",

@@ -72,3 +72,13 @@ def test_an_empty_page_says_so() -> None:
     html = page_html(empty)
     assert "No open incidents." in html and "No incidents in the last 90 days." in html
     assert ET.fromstring(page_atom(empty, "http://127.0.0.1/status")).findall(f"{ATOM}entry") == []
+
+
+def test_each_incident_shows_the_impact_of_its_severity() -> None:
+    doc = page_json(snapshot())
+    assert [(i["severity"], i["impact"]) for i in doc["incidents"] + doc["history"]] == [
+        ("P1", "critical"),
+        ("P3", "minor"),
+    ]
+    html = page_html(snapshot())
+    assert '<p class="impact">Impact: Critical</p>' in html and '<p class="impact">Impact: Minor</p>' in html
