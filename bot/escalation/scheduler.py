@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from bot.alerts import utcnow
 from bot.errors import BotError, InvalidInput
+from bot.escalation.alarm import AlarmClock
 from bot.escalation.firing import FiredTimer, Handler, SchedulerConfig, SchedulerStats, TimerFiring
 from bot.escalation.lease import Sleep, race
 from bot.escalation.timers import Claim, TimerStore
@@ -60,6 +61,8 @@ class TimerScheduler:
         self._last_claim: Claim | None = None
         self._stopping = False
         self._gap = timedelta(seconds=self.config.round_gap_s)
+        # On real time the loop sleeps on APScheduler's alarm; on an injected clock, on the injected sleep.
+        self._alarm = AlarmClock() if clock is utcnow and sleep is asyncio.sleep else None
 
     def register(self, kind: str, handler: Handler) -> None:
         """Route timers of `kind` to the coroutine function `handler`."""
@@ -105,6 +108,8 @@ class TimerScheduler:
         elif self.config.wake_on_arm:
             self.wakeups = TimerWakeups(self.timers.redis, self.timers.keys.timers_wake(), self.notify)
             self._listener = loop.create_task(self.wakeups.run(), name="timer-wakeups")
+        if self._alarm is not None:
+            self._alarm.start()
         self._loop = loop.create_task(self._run(), name="timer-loop")
 
     async def stop(self, timeout_s: float = 5.0) -> None:
@@ -119,6 +124,8 @@ class TimerScheduler:
                 if not (await asyncio.wait({task}, timeout=2.0))[0]:
                     log.error("timer task %s did not stop within 2 s", task.get_name())
         self._loop = self._listener = None
+        if self._alarm is not None:
+            self._alarm.stop()
         await self._firing.stop(timeout_s)
 
     async def drain(self) -> None:
@@ -242,6 +249,12 @@ class TimerScheduler:
             return
         self.stats.sleeps += 1
         self._sleeping_until = wake.timestamp()
+        if self._alarm is not None:
+            try:
+                await self._alarm.sleep_until(wake, self._woken)
+            finally:
+                self._sleeping_until = -math.inf
+            return
         waiter = asyncio.ensure_future(self._woken.wait())
         try:
             await race(waiter, delay, self.sleep)
