@@ -92,10 +92,14 @@ def gateway_config(settings: Settings) -> GatewayConfig:
 
 
 def shared_budget(settings: Settings, redis: Redis, keys: Keys) -> SharedBudget | None:
-    """The Slack budget shared by replicas in Redis: SLACK_SHARED_BUDGET, by default on with REDIS_URL or Sentinel."""
+    """The Slack budget kept in Redis (SLACK_SHARED_BUDGET, on unless set false), shared by every replica.
+
+    On for the embedded store too: its window per tier is exact where the local token bucket is not (a bucket
+    lets its burst through on top of a full window's rate, and Slack answers 429), at one round trip a call.
+    """
     enabled = settings.slack_shared_budget
     if enabled is None:
-        enabled = settings.redis_url is not None or settings.redis_sentinels is not None
+        enabled = True
     return SharedBudget(redis, keys, MonotonicClock(), scale=settings.slack_rate_scale) if enabled else None
 
 

@@ -159,8 +159,8 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown requirement(s) {sorted(unknown)}: use postmortem, followups or none")
         return ",".join(sorted(words - {"none"}))
 
-    # One Slack rate budget in Redis for all replicas (docs/architecture.md, "Slack gateway"); unset: on when
-    # REDIS_URL is set (several replicas can share it), off for the embedded store.
+    # One Slack rate budget in Redis for all replicas (docs/architecture.md, "Slack gateway"); unset: on, the
+    # embedded store included (its window per tier is exact; the local buckets are the fallback).
     slack_shared_budget: bool | None = None
 
     @field_validator("slack_api_url")

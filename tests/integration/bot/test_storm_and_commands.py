@@ -22,6 +22,8 @@ from tests.integration.bot.conftest import RUNBOOKS, alertmanager_payload, deliv
 pytestmark = pytest.mark.usefixtures("slack_mode")
 
 RATE_SCALE = 30.0
+# From a 429 reaching the bot to its hold being in force for every sender (one Redis write on a loaded machine).
+HOLD_GRACE_S = 0.25
 
 
 @pytest.fixture
@@ -110,8 +112,9 @@ async def test_100_groups_in_a_second_under_rate_tiers(limited_stack: SandboxSta
     calls = emulator.calls()
     limited = [c for c in calls if c.status == 429]
     assert emulator.ratelimited_count == len(limited) > 0, "the looser bot limiter should have met some 429s"
-    # Every 429 was honoured: once the bot had the answer, it started no call of that method until the
-    # Retry-After had passed. (Calls already in flight when the 429 came back may reach Slack just after it.)
+    # Every 429 was honoured: once the bot had taken the answer in, it started no call of that method until
+    # the Retry-After had passed. (Calls already in flight, or already past the limiter while the answer was
+    # being read and the hold written to the shared budget, may reach Slack just after it: HOLD_GRACE_S.)
     attempts = list(gateway.history)
     answered_429 = [a for a in attempts if a.status == "limited"]
     assert len(answered_429) == len(limited)
@@ -119,7 +122,8 @@ async def test_100_groups_in_a_second_under_rate_tiers(limited_stack: SandboxSta
         if seen.method == "chat.postMessage":
             continue  # limited per channel; other channels may go on
         assert seen.answered_at is not None
-        started_after = [a.sent_at for a in attempts if a.method == seen.method and a.sent_at > seen.answered_at]
+        taken_in = seen.answered_at + HOLD_GRACE_S
+        started_after = [a.sent_at for a in attempts if a.method == seen.method and a.sent_at > taken_in]
         assert all(t >= seen.answered_at + seen.retry_after for t in started_after), (seen, started_after[:3])
     creates = [c for c in calls if c.method == "conversations.create" and c.ok]
     ideal = (100 - 2) / (20 * RATE_SCALE / 60)  # tier 2 with a burst of 2
