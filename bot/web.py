@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -70,9 +69,8 @@ async def degraded_reason(degraded: DegradedCheck | None, timeout_s: float = 0.3
     """Why the bot is degraded, or None; a check that fails or hangs never holds /readyz up."""
     if degraded is None:
         return None
-    with contextlib.suppress(Exception):
-        return await asyncio.wait_for(degraded(), timeout=timeout_s)
-    return None
+    done, answer = await within(degraded(), timeout_s)
+    return answer if done and isinstance(answer, str) else None
 
 
 class GuardedSite(web.BaseSite):
@@ -137,10 +135,11 @@ async def start_http_server(app: web.Application, host: str, port: int, limits: 
 
 async def readiness_body(readiness: ReadinessCheck, deadline_s: float) -> dict[str, object]:
     """Run the checks within `deadline_s`: `{"ready", "checks": {name: bool}, "reasons": {name: why}}`."""
-    try:
-        results = await asyncio.wait_for(readiness(), timeout=deadline_s)
-    except TimeoutError:
-        # Each check bounds itself; this is the backstop for one that does not.
+    done, answer = await within(readiness(), deadline_s)
+    if done and isinstance(answer, dict):
+        results: dict[str, CheckResult] = answer
+    else:
+        # Each check bounds itself; this is the backstop for one that does not (or fails outright).
         results = {"readiness": f"checks did not answer within {deadline_s:g} s"}
     checks = {name: result is True for name, result in results.items()}
     reasons = {name: result for name, result in results.items() if isinstance(result, str)}
@@ -149,10 +148,33 @@ async def readiness_body(readiness: ReadinessCheck, deadline_s: float) -> dict[s
 
 async def ping_within(ping: Callable[[], Awaitable[object]], timeout_s: float) -> CheckResult:
     """True when `ping` answers truthfully within `timeout_s`, else the reason it did not."""
-    try:
-        answer = await asyncio.wait_for(ping(), timeout=timeout_s)
-    except TimeoutError:
+    done, answer = await within(ping(), timeout_s)
+    if not done:
         return f"no answer within {timeout_s:g} s"
-    except Exception as exc:  # any failure of the check is a reason, never a crash of /readyz
-        return f"{type(exc).__name__}: {exc}"
+    if isinstance(answer, BaseException):  # any failure of the check is a reason, never a crash of /readyz
+        return f"{type(answer).__name__}: {answer}"
     return True if answer else "unexpected answer"
+
+
+async def within(work: Awaitable[object], timeout_s: float) -> tuple[bool, object]:
+    """(True, result or the exception it raised) when `work` ends within `timeout_s`, else (False, None).
+
+    Unlike asyncio.wait_for this never waits for the cancelled work to wind down: a Redis call cancelled
+    while it queues for a pooled connection must re-take the pool's lock first, which a busy pool (every
+    connection held by a paused server) can delay for seconds. The work is cancelled and left to finish.
+    """
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    if not done:
+        task.cancel()
+        task.add_done_callback(_retrieve)
+        return False, None
+    if task.cancelled():
+        return True, asyncio.CancelledError()
+    error = task.exception()
+    return True, error if error is not None else task.result()
+
+
+def _retrieve(task: asyncio.Future[object]) -> None:
+    if not task.cancelled():
+        task.exception()  # read, so an abandoned check's failure is not reported as never retrieved
