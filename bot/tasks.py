@@ -19,6 +19,8 @@ class TaskSupervisor:
         self._tasks: set[asyncio.Task[Any]] = set()
         # Tasks that only sleep until something falls due: shutdown cancels them rather than waiting.
         self._timers: set[asyncio.Task[Any]] = set()
+        # Set by cancel_all: work handed over after it (a Slack handler still running) is cancelled at once.
+        self._closed = False
 
     def spawn(
         self, coro: Coroutine[Any, Any, Any], name: str, incident_id: str | None = None, *, timer: bool = False
@@ -35,6 +37,13 @@ class TaskSupervisor:
                     log.exception("background task failed", extra={"task": name})
                     raise
 
+        if self._closed:
+            # Shutting down: nothing would cancel it later, so it never starts; the caller gets a cancelled task.
+            log.warning("background task refused: the bot is stopping", extra={"task": name})
+            coro.close()
+            refused = asyncio.create_task(asyncio.sleep(0), name=name)
+            refused.cancel()
+            return refused
         task = asyncio.create_task(guarded(), name=name)
         self._tasks.add(task)
         if timer:
@@ -64,7 +73,11 @@ class TaskSupervisor:
             await asyncio.wait(working, timeout=remaining)
 
     async def cancel_all(self, within: float = 10.0) -> None:
-        """Cancel every running task and wait up to `within` seconds; log (with stacks) any that will not end."""
+        """Cancel every running task and wait up to `within` seconds; log (with stacks) any that will not end.
+
+        Afterwards the supervisor is closed: a task spawned later is cancelled before it starts.
+        """
+        self._closed = True
         for task in list(self._tasks):
             task.cancel()
         if not self._tasks:

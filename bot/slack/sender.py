@@ -132,6 +132,10 @@ class OutboxSender:
             self._retry_or_fail(job, "unreachable", f"cannot connect to Slack ({exc.os_error})")
         except Exception as exc:  # a reset or other network failure after slack-sdk's own retries
             fail_job(job, "network_error", f"{type(exc).__name__}: {exc}")
+        except asyncio.CancelledError:
+            # The gateway is stopping: the caller must hear now, not at the call's deadline minutes later.
+            fail_job(job, "cancelled", "the bot stopped while the call was in flight; Slack may have acted on it")
+            raise
         finally:
             attempt.answered_at, attempt.status, attempt.retry_after = self.clock.now(), outcome.value, retry_after
             self.limiter.finished(job.method, job.channel, outcome, retry_after)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -205,3 +206,20 @@ async def test_a_call_waiting_behind_a_retry_after_fails_at_its_own_deadline(
     await emulator.clear_faults()
     clock.advance(20)
     assert (await asyncio.wait_for(first, 5))["ok"]
+
+
+async def test_stopping_answers_a_call_in_flight_at_once_not_at_its_deadline(
+    emulator: SlackEmulator, make_gateway: MakeGateway
+) -> None:
+    gateway = await make_gateway(deadline=300)
+    gateway.history = deque(maxlen=100)  # records each attempt as it starts
+    # Slack holds the request: the call is in flight when the gateway stops.
+    await emulator.fault("latency", methods=["chat.update"], latency=600)
+    call = asyncio.create_task(gateway.update_message("#incidents", "1.0", "held"))
+    await emulator.wait_until(
+        lambda: any(a.method == "chat.update" for a in gateway.history), 5, "the chat.update sent and held"
+    )
+    await gateway.stop(drain_timeout=0)
+    # The caller hears now (its deadline is 300 s on a clock that never moves here).
+    with pytest.raises(UpstreamError, match="cancelled"):
+        await asyncio.wait_for(call, 5)
