@@ -8,7 +8,7 @@ docs/architecture.md, "State in Redis: round trips").
 
 from __future__ import annotations
 
-from bot.incidents.scripts import CREATE_AND_ARM
+from bot.incidents.scripts import CREATE_AND_ARM, RECORD_ALERT
 
 # KEYS: group key, incident counter.
 # ARGV: incident key head, incident key tail, alerts-seen key head, alerts-seen key tail,
@@ -57,22 +57,8 @@ return 1
 # KEYS: incident hash, timeline, alerts-seen set, open index.
 # ARGV: delivery id, expected version, data, maxlen, events, incident id, '1' open / '0' closed.
 # Returns 1 recorded, 0 version moved on, -1 already recorded, -2 incident gone.
-RECORD_ALERT_INDEXED = """
-if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return -1 end
-local current = redis.call('HGET', KEYS[1], 'version')
-if not current then return -2 end
-if tonumber(current) ~= tonumber(ARGV[2]) then return 0 end
-redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('HSET', KEYS[1], 'data', ARGV[3], 'version', tonumber(current) + 1)
-local events = cjson.decode(ARGV[5])
-for _, ev in ipairs(events) do
-  local flat = {}
-  for k, v in pairs(ev) do
-    flat[#flat + 1] = k
-    flat[#flat + 1] = v
-  end
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(flat))
-end
-if ARGV[7] == '1' then redis.call('SADD', KEYS[4], ARGV[6]) else redis.call('SREM', KEYS[4], ARGV[6]) end
-return 1
-"""
+# RECORD_ALERT with one more step before its `return 1`: only a recorded alert moves the index.
+RECORD_ALERT_INDEXED = RECORD_ALERT.removesuffix("return 1") + (
+    "if ARGV[7] == '1' then redis.call('SADD', KEYS[4], ARGV[6]) else redis.call('SREM', KEYS[4], ARGV[6]) end\n"
+    "return 1"
+)
