@@ -41,7 +41,9 @@ async def opened_page(url: str, height: int) -> AsyncIterator[Any]:
 async def fire_until_approve(page: Any, person: str, scenario: str, channel: str, evidence: list[str]) -> Any:
     """Act as `person`, fire `scenario`, wait for the channel starting `channel`, the evidence lines, Approve."""
     expect = playwright_api.expect
-    await page.select_option("#person", label=person)
+    chosen = await page.select_option("#person", label=person)
+    # The page acts as whoever it last loaded the view for: wait until that is `person` before firing.
+    await expect(page.locator("body")).to_have_attribute("data-viewer", chosen[0], timeout=WAIT_MS)
     await page.click(f"button[data-scenario='{scenario}']")
     await expect(page.locator("#channel-name")).to_have_text(re.compile("^" + re.escape(channel)), timeout=WAIT_MS)
     messages = page.locator("#messages")

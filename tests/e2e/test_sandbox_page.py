@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -151,3 +152,29 @@ async def test_slash_commands_and_confirm_dialogs_from_the_page(page: Any, stack
     await expect(page.locator(".message.ephemeral").last).to_contain_text("no longer active", timeout=WAIT_MS)
     clicks = [d for d in stack.emulator.deliveries if d.type == "interactive"]
     assert [c.payload["user"]["id"] for c in clicks] == ["U0BOB00001"]
+
+
+async def test_a_person_picked_while_the_view_loads_is_the_one_who_clicks(page: Any, stack: SandboxStack) -> None:
+    expect = playwright_api.expect
+    await expect(page.locator("body")).to_have_attribute("data-viewer", "U0ALICE001", timeout=WAIT_MS)
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold_the_first_view(route: Any) -> None:
+        if not held.is_set():
+            held.set()
+            await release.wait()
+        await route.continue_()
+
+    await page.route("**/_emulator/ui/view*", hold_the_first_view)
+    # A view asked for as alice is in flight when carol is picked; its answer must not put alice back.
+    await page.evaluate("() => { refresh(); }")
+    await asyncio.wait_for(held.wait(), timeout=WAIT_MS / 1000)
+    await page.select_option("#person", label="carol")
+    release.set()
+    await expect(page.locator("body")).to_have_attribute("data-viewer", "U0CAROL001", timeout=WAIT_MS)
+    await expect(page.locator("#person")).to_have_value("U0CAROL001")
+    await page.fill("#command", "picked while loading")
+    await page.press("#command", "Enter")
+    mine = page.locator(".message", has_text="picked while loading")
+    await expect(mine.locator(".author")).to_have_text("Carol Tanaka", timeout=WAIT_MS)

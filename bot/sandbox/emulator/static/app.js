@@ -123,9 +123,13 @@ async function refresh() {
   refreshing = (async () => {
     do {
       again = false;
-      const query = new URLSearchParams({ as: state.viewer, channel: state.channel });
+      const asked = { viewer: state.viewer, channel: state.channel };
+      const query = new URLSearchParams({ as: asked.viewer, channel: asked.channel });
       const response = await fetch(`/_emulator/ui/view?${query}`);
       const view = await response.json();
+      // A person or channel picked while this view was in flight wins: the view answers an older
+      // question, and adopting its viewer would make the next click act as the person before.
+      if (state.viewer !== asked.viewer || state.channel !== asked.channel) { again = true; continue; }
       state.viewer = view.viewer;
       if (state.awaiting) {
         const prefix = "inc-" + state.awaiting.replace(/^INC-/i, "") + "-";
