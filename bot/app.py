@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.approvals.service import EXPIRY_TIMER, ApprovalService
 from bot.approvals.store import ApprovalStore
 from bot.connections import Redis, RedisHandle
+from bot.durable import DurableJobs
 from bot.engine.responder import RunbookResponder
 from bot.escalation.deliveries import DeliveryConfig
 from bot.escalation.engine import Escalator
@@ -183,6 +184,8 @@ class BotApp:
             tasks.spawn(finish_migration(self.redis.client, keys), name="timer-migration")
         responder = RunbookResponder(catalog, settings, post_message=gateway.post_message)
         timer_store = TimerStore(self.redis.client, keys)
+        # Jobs an earlier version listed in its own zset join the set the gauge and /readyz read.
+        await DurableJobs(self.redis.client, keys, timer_store).adopt_legacy_dead()
         self.timers = TimerScheduler(timer_store)
         escalation_config = load_escalation_config(settings)
         escalation = self._escalation(escalation_config, store, timer_store, gateway)

@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.alerts import utcnow
@@ -150,16 +150,39 @@ class DurableJobs:
 
     async def dead_jobs(self) -> list[tuple[str, str]]:
         """(incident id, job id) of every job that gave up, oldest first."""
-        # Versions before the shared dead-letter set listed failed jobs in the zset `rb:jobs:dead`;
-        # those entries are still read (never written) so an upgrade hides none of them.
-        legacy = await _call(self.redis.zrange(self.keys.jobs_dead(), 0, -1))
-        found = [(m.split("|", 1)[0], m.split("|", 1)[-1]) for m in legacy]
+        await self.adopt_legacy_dead()
+        found: list[tuple[str, str]] = []
         for entry in await self.dead_letters.list():
-            if entry.job_id.startswith(TIMER_KIND_PREFIX) and entry.kind.startswith(TIMER_KIND_PREFIX):
-                pair = (entry.incident_id, entry.job_id.removeprefix(f"{TIMER_KIND_PREFIX}{entry.incident_id}:"))
-                if pair not in found:
-                    found.append(pair)
+            job_id = job_of_entry(entry.job_id, entry.incident_id)
+            if (
+                job_id is not None
+                and entry.kind.startswith(TIMER_KIND_PREFIX)
+                and (entry.incident_id, job_id) not in found
+            ):
+                found.append((entry.incident_id, job_id))
         return found
+
+    async def adopt_legacy_dead(self) -> int:
+        """Move the older `rb:jobs:dead` zset's entries into the shared dead-letter set; how many moved."""
+        # Versions before the shared set listed jobs that gave up in that zset. Moving them makes the
+        # gauge, /readyz and `runbookctl deadletters` (list and clear) see them like any other entry.
+        # Add-then-remove and an add that keeps an existing entry's first failure make a repeat harmless.
+        legacy = await _call(self.redis.zrange(self.keys.jobs_dead(), 0, -1, withscores=True))
+        for member, score in legacy:
+            incident_id, _, job_id = str(member).partition("|")
+            record = await self.get(incident_id, job_id)
+            at = datetime.fromtimestamp(float(score), UTC)
+            await self.dead_letters.add(
+                _timer_id(incident_id, job_id),
+                incident_id,
+                TIMER_KIND_PREFIX + (record.kind if record else "unknown"),
+                (record.error if record else "") or "gave up (recorded by an earlier version)",
+                at,
+                record.attempts if record else 0,
+                at,
+            )
+            await _call(self.redis.zrem(self.keys.jobs_dead(), member))
+        return len(legacy)
 
     async def _arm(self, incident_id: str, job_id: str, kind: str, at: datetime) -> None:
         payload = {"job": job_id}

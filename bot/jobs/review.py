@@ -100,19 +100,20 @@ class DeadLetterReview:
 
     async def entries(self) -> list[Reviewed]:
         """Every entry, oldest first, with its job's state."""
-        timers = await self._timers()
+        timers = await self._adopted_timers()
         return [await self._review(entry, timers) for entry in await self.dead_letters.list()]
 
     async def clear(self, job_id: str, force: bool = False) -> Cleared:
         """Remove one entry unless its job is still retrying (then only with `force`, and saying so)."""
+        timers = await self._adopted_timers()
         raw = await self.dead_letters.get_raw(job_id)
         if raw is None:
             raise InvalidInput(f"no dead letter {job_id!r} under the key prefix {self.keys.prefix!r}")
-        return await self._clear(raw, force, await self._timers())
+        return await self._clear(raw, force, timers)
 
     async def clear_all(self, force: bool = False) -> list[Cleared]:
         """Clear every entry whose job is not retrying (every entry with `force`)."""
-        timers = await self._timers()
+        timers = await self._adopted_timers()
         raw = await _call(self.redis.hgetall(self.keys.dead_letters()))
         return [await self._clear(str(value), force, timers) for _, value in sorted(raw.items())]
 
@@ -131,6 +132,12 @@ class DeadLetterReview:
             note = f"cleared, but still failing and retrying ({reviewed.detail}): its next failure lists it again"
             return Cleared(job_id, True, state, note, still_failing=True)
         return Cleared(job_id, True, state, f"cleared ({state.value}: {reviewed.detail})")
+
+    async def _adopted_timers(self) -> TimerStore:
+        """The timer store, once entries an earlier version listed elsewhere are in the set (see DurableJobs)."""
+        timers = await self._timers()
+        await DurableJobs(self.redis, self.keys, timers).adopt_legacy_dead()
+        return timers
 
     async def _timers(self) -> TimerStore:
         # Timer keys depend on the shard count the stored timers use, which the deployment wrote down.

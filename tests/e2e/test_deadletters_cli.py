@@ -181,3 +181,28 @@ async def test_a_failure_recorded_while_clearing_is_not_cleared(redis: Redis, ke
         T0.isoformat(),
         (T0 + timedelta(seconds=10)).isoformat(),
     )
+
+
+async def test_an_entry_an_earlier_version_kept_apart_is_listed_and_cleared(
+    redis: Redis, redis_url: str, keys: Keys, tmp_path: Path
+) -> None:
+    # Before the shared set, a job that gave up was listed only in the zset `jobs:dead`.
+    failed = {"state": "failed", "kind": "export", "attempts": 12, "error": "GitHub answered 403", "payload": "{}"}
+    await redis.hset(keys.job("INC-7", "fu-F1"), mapping=failed)
+    await redis.zadd(keys.jobs_dead(), {"INC-7|fu-F1": T0.timestamp()})
+    env = {**os.environ, "REDIS_URL": redis_url, "REDIS_PREFIX": keys.prefix}
+    env["RUNBOOK_BOT_DATA_DIR"] = str(tmp_path / "data")
+    code, out, err = await runbookctl(env, "--json")
+    assert code == 0, err
+    [listed] = map(json.loads, out.splitlines())
+    assert (listed["job_id"], listed["state"], listed["last_error"]) == (
+        "job:INC-7:fu-F1",
+        "failed",
+        "GitHub answered 403",
+    )
+    assert listed["first_failure"] == T0.isoformat()
+    code, out, err = await runbookctl(env, "--clear", "job:INC-7:fu-F1")
+    assert code == 0, err
+    assert "cleared (failed" in out
+    assert await DeadLetters(redis, keys).list() == []
+    assert await redis.zcard(keys.jobs_dead()) == 0

@@ -185,4 +185,14 @@ async def test_jobs_listed_dead_by_an_earlier_version_are_still_listed(
 ) -> None:
     jobs, _, _ = parts
     await redis.zadd(keys.jobs_dead(), {"INC-9|old": START.timestamp()})
+    await redis.hset(
+        keys.job("INC-9", "old"), mapping={"state": "failed", "kind": "export", "attempts": 12, "error": "403"}
+    )
     assert await jobs.dead_jobs() == [("INC-9", "old")]
+    # Moved into the shared set, so the gauge, /readyz and `runbookctl deadletters` see it too.
+    assert await redis.zcard(keys.jobs_dead()) == 0
+    [entry] = await DeadLetters(redis, keys).list()
+    assert (entry.job_id, entry.kind, entry.reason, entry.attempts) == ("job:INC-9:old", "job:export", "403", 12)
+    assert entry.since == START.isoformat()
+    assert await jobs.adopt_legacy_dead() == 0  # a second pass finds nothing and changes nothing
+    assert await DeadLetters(redis, keys).list() == [entry]
