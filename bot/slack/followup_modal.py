@@ -1,9 +1,10 @@
 """The post-mortem draft's "Add follow-up" button and its form; a submission records it as `/incident followup` does.
 
 The button's value is the incident id. A click is answered ephemerally when it names an incident the bot does
-not know or one that is closed, comes from outside the incident's channel (audited, rule `click-channel`), or is
+not know, comes from outside the incident's channel (audited, rule `click-channel`), or is
 refused by the access policy (`followup`); otherwise the form opens. The form is checked again on submit, and
-every problem comes back inside it (`response_action: errors`).
+every problem comes back inside it (`response_action: errors`). A closed incident still takes follow-ups, as
+`/incident followup` does: the review that finds action items often meets after the incident is closed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.errors import BotError
 from bot.followups.service import MAX_TEXT
-from bot.incidents.models import Incident, Status
+from bot.incidents.models import Incident
 from bot.slack.access_gate import gate_of
 from bot.slack.clicks import ack_timed, click_channel
 from bot.slack.declare import tell_declarer
@@ -98,11 +99,6 @@ async def click_answer(services: BotServices, incident_id: str, user: str, chann
     incident = await services.store.get_incident(incident_id) if incident_id else None
     if incident is None:
         return f":warning: This button names {escape_text(incident_id or 'no incident')}, which the bot does not know."
-    if incident.status is Status.CLOSED:
-        return (
-            f":warning: {incident.id} is closed: follow-ups are no longer added from its draft. "
-            f"Reopen it first (`/incident reopen {incident.id}`)."
-        )
     gate = gate_of(services)
     if not await gate.click_in_place(incident, user, channel, FOLLOWUP_ACTION):
         where = f"<#{incident.channel_id}>" if incident.channel_id else "its channel"
@@ -115,12 +111,10 @@ async def click_answer(services: BotServices, incident_id: str, user: str, chann
 
 
 async def submission_errors(services: BotServices, incident_id: str, user: str, channel: str) -> dict[str, str]:
-    """Why a submitted form cannot be recorded now (the incident gone or closed, access refused), keyed by block."""
+    """Why a submitted form cannot be recorded now (the incident gone, access refused), keyed by block."""
     incident = await services.store.get_incident(incident_id) if incident_id else None
     if incident is None:
         return {TEXT_BLOCK: "That incident no longer exists."}
-    if incident.status is Status.CLOSED:
-        return {TEXT_BLOCK: f"{incident.id} was closed meanwhile: reopen it to add follow-ups."}
     refusal = await gate_of(services).check(user, FOLLOWUP_ACTION, incident, channel)
     return {TEXT_BLOCK: refusal.text()} if refusal is not None else {}
 
