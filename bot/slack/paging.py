@@ -40,9 +40,8 @@ class SlackPager:
         if delivery.medium is Medium.PAGER:
             return await self._external_page(delivery, incident)
         if delivery.medium is Medium.NOTICE:
-            if not incident.channel_id:
-                raise Waiting("the incident channel is not created yet")
-            await self.gateway.post_message(incident.channel_id, _notice_text(delivery), priority=Priority.PAGE)
+            channel = _opened_channel(incident)
+            await self.gateway.post_message(channel, _notice_text(delivery), priority=Priority.PAGE)
             return "posted"
         blocks = _page_blocks(delivery, incident, late)
         text = _page_text(delivery, incident, late)
@@ -52,12 +51,11 @@ class SlackPager:
             await remember_dm(self.store, incident.id, dm)  # an Acknowledge click in this DM then counts
             await self.gateway.post_message(dm, text, blocks, Priority.PAGE)
             return "sent"
-        if not incident.channel_id:
-            raise Waiting("the incident channel is not created yet")
-        await self.gateway.post_message(incident.channel_id, text, blocks, Priority.PAGE)
+        channel = _opened_channel(incident)
+        await self.gateway.post_message(channel, text, blocks, Priority.PAGE)
         # After the page itself, so inviting never delays it: the paged people join the incident channel.
         users = [t.id for t in delivery.targets if t.kind is TargetKind.USER]
-        await invite_responders(self.gateway, incident.channel_id, users)
+        await invite_responders(self.gateway, channel, users)
         try:
             await self.refresh_countdown(incident)
         except BotError as exc:  # cosmetic: the next page or ack redraws it
@@ -181,3 +179,14 @@ def _missing_pager_setting(settings: Settings, provider: str) -> str | None:
     if provider == "opsgenie" and not (settings.opsgenie_api_key and settings.opsgenie_api_key.get_secret_value()):
         return "OPSGENIE_API_KEY"
     return None
+
+
+def _opened_channel(incident: Incident) -> str:
+    """The incident channel once its header is up; Waiting before (the pager and the DMs never wait for it)."""
+    # A page due at once (level 1) can fire while provisioning is between creating the channel and posting
+    # the header; waiting for the header keeps the channel reading header first, page after.
+    if not incident.channel_id:
+        raise Waiting("the incident channel is not created yet")
+    if not incident.header_ts:
+        raise Waiting("the incident channel's header is not posted yet")
+    return incident.channel_id

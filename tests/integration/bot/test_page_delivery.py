@@ -56,6 +56,25 @@ async def test_a_dm_goes_out_before_the_channel_exists_and_is_then_found_by_its_
     assert await slack.already_delivered(dm, incident)  # a re-claimed job finds it and sends nothing
 
 
+async def test_the_channel_post_waits_for_the_header_then_follows_it(
+    pager: tuple[SlackPager, SlackEmulator],
+) -> None:
+    slack, emulator = pager
+    incident = await slack.store.create_incident("checkout errors")
+    _, post = plan_deliveries(incident.id, "r1-000", 1, [PageTarget(TargetKind.USER, ALICE)], "level 1", T0)
+    channel, _ = await slack.gateway.create_channel("inc-1-checkout", is_private=False)
+    # Provisioning has made the channel but not yet posted the header: the page waits.
+    incident = await slack.store.bind_channel(incident.id, channel, "inc-1-checkout")
+    with pytest.raises(Waiting, match="header"):
+        await slack.deliver(post, incident, late=False)
+    assert emulator.messages(channel) == []
+    header = await slack.gateway.post_message(channel, "INC-1 header")
+    incident = await slack.store.update_incident(incident.id, lambda i: setattr(i, "header_ts", header))
+    assert await slack.deliver(post, incident, late=False) == "posted"
+    texts = [m.text or "" for m in emulator.messages(channel)]
+    assert texts[0] == "INC-1 header" and "[page r1-000/post]" in texts[1]
+
+
 async def test_a_pager_event_without_a_routing_key_is_undeliverable_not_retried(
     pager: tuple[SlackPager, SlackEmulator],
 ) -> None:
