@@ -149,7 +149,8 @@ class BotApp:
         except BaseException:
             await self.stop()
             raise
-        log.info("runbook-bot started", extra={"http_port": self.http_port})
+        loop = type(asyncio.get_running_loop()).__module__.split(".")[0]  # uvloop or asyncio (bot/loops.py)
+        log.info("runbook-bot started", extra={"http_port": self.http_port, "loop": loop})
         return services
 
     async def _build(self) -> BotServices:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import json
 import os
 import signal
 import sys
@@ -18,6 +20,7 @@ from bot.keys import Keys
 from bot.sandbox.emulator import SlackEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
+HAVE_UVLOOP = importlib.util.find_spec("uvloop") is not None
 pytestmark = pytest.mark.slow
 
 
@@ -52,7 +55,11 @@ async def test_serve_is_ready_then_stops_on_sigterm(redis_url: str, keys: Keys, 
             "HTTP_PORT": str(port),
             "WEBHOOK_TOKEN": "t",
         }
-        proc = await asyncio.create_subprocess_exec(*runbookctl("serve"), env=env, cwd=tmp_path)
+        log_path = tmp_path / "serve.log"
+        with log_path.open("wb") as log_file:
+            proc = await asyncio.create_subprocess_exec(
+                *runbookctl("serve"), env={**env, "LOG_FORMAT": "json"}, cwd=tmp_path, stderr=log_file
+            )
         try:
             await emulator.wait_for_connections(1, timeout=20)
             ready = await wait_http(f"http://127.0.0.1:{port}/readyz")
@@ -63,6 +70,10 @@ async def test_serve_is_ready_then_stops_on_sigterm(redis_url: str, keys: Keys, 
             proc.send_signal(signal.SIGTERM)
             code = await asyncio.wait_for(proc.wait(), 20)
         assert code == 0
+    # `serve` runs on uvloop whenever it is installed (the `fast` extra, which `make install` adds): the
+    # process tests then cover that loop while the in-process tests run on asyncio's own.
+    started = [json.loads(line) for line in log_path.read_text().splitlines() if "runbook-bot started" in line]
+    assert [entry["loop"] for entry in started] == ["uvloop" if HAVE_UVLOOP else "asyncio"]
 
 
 async def test_serve_refuses_to_start_without_tokens(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib.util
+import sys
 
 import pytest
 
@@ -24,10 +25,11 @@ def test_auto_takes_uvloop_exactly_when_it_is_installed() -> None:
     assert loops.loop_name(factory) == ("uvloop" if HAVE_UVLOOP else "asyncio")
 
 
-@pytest.mark.skipif(HAVE_UVLOOP, reason="uvloop is installed")
-def test_asking_for_uvloop_without_it_says_how_to_install_it() -> None:
+def test_asking_for_uvloop_without_it_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as if not installed: `import uvloop` raises ImportError
     with pytest.raises(RuntimeError, match=r"runbook-bot\[fast\]"):
         loops.loop_factory("uvloop")
+    assert loops.loop_factory("auto") is None  # auto falls back to asyncio's own loop
 
 
 def test_an_unknown_loop_is_refused() -> None:
