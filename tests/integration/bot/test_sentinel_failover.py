@@ -1,5 +1,6 @@
 """Sentinel: the primary is killed mid-incident, right after a webhook got its 202; the bot follows the fail-over
-and loses nothing: the incident, its timeline (with the alert just acknowledged) and its pending page."""
+and loses nothing: the incident, its timeline (with the alert just acknowledged) and its pending page; the timer
+wake-up channel is heard again on the new primary."""
 
 from __future__ import annotations
 
@@ -84,5 +85,17 @@ async def test_primary_killed_after_a_202_loses_nothing_and_pages_fire_once(
         assert (pages(emulator, channel, ALICE), pages(emulator, channel, BOB)) == (1, 1)
         audit = await store.read_audit(incident_id="INC-1")
         assert [e.step for e in audit if e.action == "escalation.page"] == ["level-1", "level-2"]
+
+        # The timer wake-up channel followed the fail-over: a new incident's timers, armed on the new
+        # primary, are heard (not left to the fallback tick).
+        assert stack.bot.timers is not None and stack.bot.timers.wakeups is not None
+        wakeups = stack.bot.timers.wakeups
+        heard = wakeups.heard
+        assert (await post_alert(stack, alertmanager_payload(group="after-failover"))).status_code == 202
+        for _ in range(200):
+            if wakeups.subscribed and wakeups.heard > heard:
+                break
+            await asyncio.sleep(0.05)
+        assert wakeups.subscribed and wakeups.heard > heard
     finally:
         await stack.stop()
