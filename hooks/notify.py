@@ -58,7 +58,11 @@ class Notify(BaseAction):
             kind, target = destination(config, ctx)
         except HookError as exc:
             return f"Post a message - REFUSED: {exc}"
-        where = f"Slack channel {target}" if kind == "slack" else f"webhook at {webhook_host(target)}"
+        if kind == "slack":
+            # The incident's own channel reads better by that name than by its id in the approval text.
+            where = "this incident's channel" if target == ctx.channel else f"Slack channel {target}"
+        else:
+            where = f"webhook at {webhook_host(target)}"
         return f"Post to {where}: {config.text!r}. Not undoable."
 
     async def perform(self, config: NotifyConfig, ctx: HookContext) -> ActionOutput:

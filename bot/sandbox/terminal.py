@@ -13,7 +13,7 @@ from bot.sandbox.emulator.records import Channel
 from bot.sandbox.emulator.state import Workspace
 
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
-_REF = re.compile(r"<([@#])([A-Z0-9]+)(?:\|([^>]*))?>")
+_REF = re.compile(r"<([@#]|!subteam\^)([A-Z0-9]+)(?:\|([^>]*))?>")
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
 
@@ -71,10 +71,13 @@ class TranscriptStream:
         self._channel = ""
 
     def named(self, line: str) -> str:
-        """`<@U…>` as @name and `<#C…>` as #name, as Slack shows them."""
+        """`<@U…>` as @name, `<#C…>` as #name and `<!subteam^S…>` as @handle, as Slack shows them."""
 
         def name(match: re.Match[str]) -> str:
             sigil, ref, label = match.groups()
+            if sigil != "@" and sigil != "#":  # a user group
+                group: Any = self.ws.groups.get(ref)
+                return "@" + (group.handle if group is not None else (label or ref).lstrip("@"))
             found: Any = self.ws.users.get(ref) if sigil == "@" else self.ws.channels.get(ref)
             return sigil + (found.name if found is not None else label or ref)
 

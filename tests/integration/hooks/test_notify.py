@@ -40,6 +40,9 @@ async def test_slack_channel_through_the_injected_sender() -> None:
     await Notify().execute(NotifyConfig(text="to the room"), ctx)
     await Notify().execute(NotifyConfig(text="to ops", channel="#ops"), ctx)
     assert sent == [("C-INCIDENT", "to the room"), ("#ops", "to ops")]
+    room, ops = NotifyConfig(text="to the room"), NotifyConfig(text="to ops", channel="#ops")
+    assert Notify().describe(room, ctx) == "Post to this incident's channel: 'to the room'. Not undoable."
+    assert Notify().describe(ops, ctx) == "Post to Slack channel #ops: 'to ops'. Not undoable."
 
 
 async def test_slack_without_sender_or_destination() -> None:

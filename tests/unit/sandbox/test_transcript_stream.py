@@ -75,3 +75,12 @@ def test_mentions_are_shown_by_name() -> None:
     ws.post_as_bot(incidents, text=f"paging <@U0ALICE001> in <#{incidents.id}> and <@U0GONE|gone>")
     TranscriptStream(ws, lines.append).flush()
     assert untimed(lines)[-1] == "paging @alice in #incidents and @gone"
+
+
+def test_mentions_of_people_channels_and_groups_show_their_names() -> None:
+    ws = workspace()
+    stream = TranscriptStream(ws, lambda _: None)
+    incidents = ws.channel_or_raise("incidents")
+    group = next(g for g in ws.groups.values() if g.handle == "dba-oncall")
+    line = f"paging <@U0BOB00001>, <!subteam^{group.id}> and <!subteam^S0GONE|@old-team> in <#{incidents.id}>"
+    assert stream.named(line) == "paging @bob, @dba-oncall and @old-team in #incidents"
