@@ -178,3 +178,50 @@ async def test_a_person_picked_while_the_view_loads_is_the_one_who_clicks(page: 
     await page.press("#command", "Enter")
     mine = page.locator(".message", has_text="picked while loading")
     await expect(mine.locator(".author")).to_have_text("Carol Tanaka", timeout=WAIT_MS)
+
+
+async def test_a_header_menu_and_a_form_work_from_the_page(page: Any, stack: SandboxStack, tmp_path: Path) -> None:
+    expect = playwright_api.expect
+    await fire_and_open_the_plan(page, "alice")
+    services = stack.bot.services
+    assert services is not None
+    # The header's severity menu: choosing sends the option, and the bot redraws header and topic.
+    severity = page.locator("#messages select.menu[data-action-id='incident_severity']")
+    await severity.select_option(label="Severity P1")
+    # alice is not in the channel yet (paging is off here): the access policy refuses, and only she sees it.
+    refusal = page.locator(".message.ephemeral")
+    await expect(refusal).to_contain_text("you may not run severity here", timeout=WAIT_MS)
+    incident = await services.store.get_incident_or_raise("INC-1")
+    assert incident.severity.value == "P3" and incident.channel_id is not None
+    await stack.emulator.driver.join("alice", incident.channel_id)
+    await severity.select_option(label="Severity P1")
+    await expect(page.locator("#channel-topic")).to_contain_text("P1", timeout=WAIT_MS)
+    assert (await services.store.get_incident_or_raise("INC-1")).severity.value == "P1"
+
+    # `/incident update` with no text opens the update form; the bot's errors come back inside it.
+    await page.fill("#command", "/incident update")
+    await page.press("#command", "Enter")
+    form = page.locator("dialog#modal")
+    await expect(form.locator("#modal-title")).to_have_text("Status update", timeout=WAIT_MS)
+    message = form.locator("textarea")
+    await message.fill("   ")
+    await page.click("#modal-submit")
+    await expect(form.locator(".input-error")).to_contain_text("Write the update.", timeout=WAIT_MS)
+    await expect(message).to_have_value("   ")  # what was typed stays to be corrected
+    await page.screenshot(path=tmp_path / "form-error.png")
+    await message.fill("rolled back v42, errors falling")
+    await form.locator("select").select_option("monitoring")
+    await page.click("#modal-submit")
+    await expect(form).not_to_be_visible(timeout=WAIT_MS)
+    await expect(page.locator("#messages")).to_contain_text("rolled back v42, errors falling", timeout=WAIT_MS)
+    assert (await services.store.get_incident_or_raise("INC-1")).comm_status.value == "monitoring"
+
+    # Cancel closes a form without sending anything.
+    await page.fill("#command", "/incident update")
+    await page.press("#command", "Enter")
+    await expect(form).to_be_visible(timeout=WAIT_MS)
+    submissions = len([d for d in stack.emulator.deliveries if d.payload.get("type") == "view_submission"])
+    await page.click("#modal-close")
+    await expect(form).not_to_be_visible(timeout=WAIT_MS)
+    assert not stack.emulator.views("alice", open_only=True)
+    assert len([d for d in stack.emulator.deliveries if d.payload.get("type") == "view_submission"]) == submissions

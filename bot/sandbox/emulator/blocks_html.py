@@ -64,11 +64,50 @@ def button_html(button: dict[str, Any], block_id: str) -> str:
     return f"<button {' '.join(attrs)}>{label}</button>"
 
 
+def options_of(element: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """A menu's options as (group label, options): one unlabelled group, or its option_groups."""
+    if element.get("option_groups"):
+        return [(_plain(g.get("label")), list(g.get("options") or [])) for g in element["option_groups"]]
+    return [("", list(element.get("options") or []))]
+
+
+def option_tags(element: dict[str, Any], chosen: set[str]) -> str:
+    """`<option>`s (in `<optgroup>`s when the menu has groups), those in `chosen` selected."""
+    parts = []
+    for label, options in options_of(element):
+        tags = "".join(
+            f'<option value="{_attr(o.get("value", ""))}"{" selected" if o.get("value") in chosen else ""}>'
+            f"{html.escape(_plain(o.get('text')))}</option>"
+            for o in options
+        )
+        parts.append(f'<optgroup label="{_attr(label)}">{tags}</optgroup>' if label else tags)
+    return "".join(parts)
+
+
+def menu_html(element: dict[str, Any], block_id: str) -> str:
+    """A static_select or overflow menu in a message: choosing an option sends it, after its confirm dialog."""
+    kind = str(element.get("type"))
+    prompt = "⋯" if kind == "overflow" else _plain(element.get("placeholder")) or "Select"
+    initial = (element.get("initial_option") or {}).get("value")
+    attrs = [
+        f'class="menu menu-{_attr(kind)}"',
+        f'data-action-id="{_attr(element.get("action_id", ""))}"',
+        f'data-block-id="{_attr(block_id)}"',
+        f'aria-label="{_attr(prompt)}"',
+    ]
+    if isinstance(element.get("confirm"), dict):
+        attrs.append(f'data-confirm="{_attr(confirm_json(element["confirm"]))}"')
+    first = f'<option value=""{"" if initial else " selected"} disabled>{html.escape(prompt)}</option>'
+    return f"<select {' '.join(attrs)}>{first}{option_tags(element, {initial} if initial else set())}</select>"
+
+
 def element_html(element: dict[str, Any], block_id: str, names: Names) -> str:
     """An interactive or context element; inputs the page cannot drive are shown disabled."""
     kind = element.get("type")
     if kind == "button":
         return button_html(element, block_id)
+    if kind in ("static_select", "overflow"):
+        return menu_html(element, block_id)
     if kind == "image":
         return image_link(element)
     if kind in ("mrkdwn", "plain_text"):

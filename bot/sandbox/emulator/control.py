@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -55,25 +56,45 @@ def add_control_routes(app: web.Application, ws: Workspace, driver: Driver, hub:
         outcome = await collect(ws, delivery, before, wait_s)
         return {**_delivery(delivery), **outcome}
 
+    async def submitted(body: dict[str, Any]) -> dict[str, Any]:
+        # Wait briefly for the ack, whose response_action decides whether the form closed or shows errors.
+        wait_s = float(body.pop("wait", DEFAULT_WAIT_S))
+        delivery = await driver.submit_view(**body)
+        acked = await delivery.wait(wait_s)
+        view = ws.views[str(body["view_id"])]
+        ws.notify()
+        return {**_delivery(delivery), "acked": acked, "closed": view.closed, "errors": dict(view.errors)}
+
+    async def delivered(pending: Awaitable[Delivery | None]) -> dict[str, Any]:
+        return _delivery(await pending)
+
+    async def posted(body: dict[str, Any]) -> dict[str, Any]:
+        message = await driver.post_user_message(**body)
+        return {"ts": message.message.ts, "deliveries": [_delivery(d)["delivery"] for d in message.deliveries]}
+
+    async def disconnect(body: dict[str, Any]) -> dict[str, Any]:
+        return {"sockets": await hub.disconnect(**body)}
+
+    handlers: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
+        "slash_command": lambda body: answered(body, driver.slash_command),
+        "click_button": lambda body: answered(body, driver.click_button),
+        "choose_option": lambda body: answered(body, driver.choose_option),
+        "submit_view": submitted,
+        "close_view": lambda body: delivered(driver.close_view(**body)),
+        "post_user_message": posted,
+        "add_reaction": lambda body: delivered(driver.add_reaction(**body)),
+        "remove_reaction": lambda body: delivered(driver.remove_reaction(**body)),
+        "disconnect": disconnect,
+    }
+
     async def act(request: web.Request) -> web.Response:
         action = request.match_info["action"]
+        handler = handlers.get(action)
+        if handler is None:
+            return web.json_response({"ok": False, "error": f"unknown action {action}"}, status=404)
         body: dict[str, Any] = await request.json() if request.body_exists else {}
         try:
-            if action == "slash_command":
-                result = await answered(body, driver.slash_command)
-            elif action == "click_button":
-                result = await answered(body, driver.click_button)
-            elif action == "submit_view":
-                result = _delivery(await driver.submit_view(**body))
-            elif action == "post_user_message":
-                posted = await driver.post_user_message(**body)
-                result = {"ts": posted.message.ts, "deliveries": [_delivery(d)["delivery"] for d in posted.deliveries]}
-            elif action in ("add_reaction", "remove_reaction"):
-                result = _delivery(await getattr(driver, action)(**body))
-            elif action == "disconnect":
-                result = {"sockets": await hub.disconnect(**body)}
-            else:
-                return web.json_response({"ok": False, "error": f"unknown action {action}"}, status=404)
+            result = await handler(body)
         except (EmulatorError, TypeError, ValueError) as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=400)
         return web.json_response({"ok": True, **result})

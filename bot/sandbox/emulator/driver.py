@@ -129,6 +129,20 @@ class Driver:
             "interactive", payload, True, lambda ack: apply_response_action(self.ws, view, ack.payload)
         )
 
+    async def close_view(self, user: str, view_id: str) -> Delivery | None:
+        """Dismiss an open modal (its whole stack, as Slack's close button does); view_closed if it asked to hear."""
+        person = self.ws.user_or_raise(user)
+        view = self.ws.views.get(view_id)
+        if view is None or view.closed or view.user_id != person.id:
+            raise EmulatorError(f"view {view_id} is not open for {person.name}")
+        for other in self.ws.views.values():
+            if other.root_view_id == view.root_view_id:
+                other.closed = True
+        self.ws.notify()
+        if not view.definition.get("notify_on_close"):
+            return None
+        return self._deliver("interactive", payloads.view_closed(self.ws, self.token, person, view), False, None)
+
     async def post_user_message(self, user: str, channel: str, text: str, thread_ts: str | None = None) -> UserMessage:
         """A person posts a message; the bot gets `message` (and `app_mention`) events if it is in the channel."""
         person, room = self.ws.user_or_raise(user), self.ws.channel_or_raise(channel)

@@ -16,15 +16,24 @@ def _inputs(view: View) -> dict[str, dict[str, Any]]:
     return {b["block_id"]: b.get("element", {}) for b in blocks if b.get("type") == "input" and "block_id" in b}
 
 
+def _option(element: dict[str, Any], value: Any) -> dict[str, Any]:
+    """The element's own option object for `value` (as Slack sends it back), else one made from the value."""
+    options = list(element.get("options") or [])
+    for group in element.get("option_groups") or []:
+        options += list(group.get("options") or [])
+    found = next((o for o in options if o.get("value") == value), None)
+    return found if found is not None else {"text": {"type": "plain_text", "text": str(value)}, "value": value}
+
+
 def _state_value(element: dict[str, Any], value: Any) -> dict[str, Any]:
     kind = element.get("type", "plain_text_input")
     if isinstance(value, dict) and "type" in value:
         return value
     if kind in ("static_select", "radio_buttons", "external_select"):
-        return {"type": kind, "selected_option": {"text": {"type": "plain_text", "text": str(value)}, "value": value}}
+        # Nothing chosen: Slack sends the key with null.
+        return {"type": kind, "selected_option": None if value is None else _option(element, value)}
     if kind in ("checkboxes", "multi_static_select"):
-        options = [{"text": {"type": "plain_text", "text": str(v)}, "value": v} for v in value]
-        return {"type": kind, "selected_options": options}
+        return {"type": kind, "selected_options": [_option(element, v) for v in value or []]}
     single = {
         "users_select": "selected_user",
         "conversations_select": "selected_conversation",
@@ -35,7 +44,7 @@ def _state_value(element: dict[str, Any], value: Any) -> dict[str, Any]:
     if kind in single:
         return {"type": kind, single[kind]: value}
     if kind == "multi_users_select":
-        return {"type": kind, "selected_users": list(value)}
+        return {"type": kind, "selected_users": list(value or [])}
     return {"type": kind, "value": value}
 
 

@@ -132,6 +132,21 @@ def view_submission(
     }
 
 
+def view_closed(ws: Workspace, token: str, user: User, view: View) -> dict[str, Any]:
+    """A view_closed payload: the person dismissed a modal opened with `notify_on_close`."""
+    return {
+        "type": "view_closed",
+        "team": _team(ws),
+        "user": _user_slice(ws, user),
+        "api_app_id": ws.app_id,
+        "token": token,
+        "view": view.to_api(ws.app_id, ws.bot_id),
+        "is_cleared": False,
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+
+
 def event_callback(ws: Workspace, token: str, event: dict[str, Any]) -> dict[str, Any]:
     """An Events API event_callback wrapping one event."""
     return {

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.sandbox.emulator.blocks_html import message_html
+from bot.sandbox.emulator.modal_html import modal_entry, open_modal
 from bot.sandbox.emulator.mrkdwn_html import Names, mrkdwn_html
 from bot.sandbox.emulator.records import Channel, Ephemeral, Message, User
 from bot.sandbox.emulator.state import Workspace
@@ -146,9 +147,11 @@ def view(ws: Workspace, viewer_ref: str | None, channel_ref: str | None) -> dict
     current = ws.find_channel(channel_ref) if channel_ref else None
     if current is None or current.id not in {c.id for c in channels}:
         current = next((c for c in channels if c.name == "incidents"), channels[0] if channels else None)
+    modal = open_modal(ws, viewer_id) if viewer_id else None
     return {
         "team": ws.team_domain,
         "viewer": viewer_id,
+        "modal": modal_entry(ws, modal, workspace_names(ws)) if modal is not None else None,
         "people": [{"id": u.id, "name": u.name, "real_name": u.real_name} for u in everyone],
         "channels": [channel_entry(ws, c, viewer_id) for c in channels],
         "channel": None

@@ -13,6 +13,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox.emulator import SlackEmulator, SocketModeConfig
+from bot.sandbox.emulator.errors import EmulatorError
 
 from .conftest import SocketApp
 
@@ -275,6 +276,33 @@ async def test_view_submission_errors_then_close(
     await (await emulator.driver.submit_view("alice", view_id, {"title": "database down"})).acked()
     assert emulator.workspace.views[view_id].closed
     assert app.requests[-1].payload["view"]["callback_id"] == "declare"
+
+
+async def test_closing_a_modal_closes_its_stack_and_tells_an_app_that_asked(
+    emulator: SlackEmulator, web: AsyncWebClient, socket_apps: StartApp
+) -> None:
+    app = await socket_apps()
+    modal = {
+        "type": "modal",
+        "callback_id": "declare",
+        "title": {"type": "plain_text", "text": "Declare"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}],
+    }
+    for notify in (False, True):
+        await (await emulator.driver.slash_command("alice", "incidents", "declare")).acked()
+        trigger = app.requests[-1].payload["trigger_id"]
+        view_id = (await web.views_open(trigger_id=trigger, view={**modal, "notify_on_close": notify}))["view"]["id"]
+        closed = await emulator.driver.close_view("alice", view_id)
+        assert emulator.workspace.views[view_id].closed
+        if not notify:
+            assert closed is None  # Slack tells only apps that set notify_on_close
+            continue
+        assert closed is not None
+        await closed.acked()
+        assert app.requests[-1].payload["type"] == "view_closed"
+        assert app.requests[-1].payload["view"]["id"] == view_id
+    with pytest.raises(EmulatorError, match="not open"):
+        await emulator.driver.close_view("alice", view_id)
 
 
 @pytest.mark.parametrize("socket_config", [SocketModeConfig(max_connections=2)])

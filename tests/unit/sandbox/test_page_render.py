@@ -143,10 +143,11 @@ def test_buttons_keep_style_and_confirm_dialog() -> None:
 def test_text_only_message_and_unknown_block() -> None:
     assert "<b>hi</b>" in message_html("*hi*", None)
     assert "[rich_text block]" in block_html({"type": "rich_text", "elements": []})
-    assert "[pick one]" in block_html(
+    # An element the page cannot drive is shown as its placeholder, not dropped.
+    assert "[pick a date]" in block_html(
         {
             "type": "actions",
-            "elements": [{"type": "static_select", "placeholder": {"type": "plain_text", "text": "pick one"}}],
+            "elements": [{"type": "datepicker", "placeholder": {"type": "plain_text", "text": "pick a date"}}],
         }
     )
 

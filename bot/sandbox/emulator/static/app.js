@@ -145,6 +145,7 @@ async function refresh() {
       renderPeople(view);
       renderChannels(view);
       renderMessages(view);
+      renderModal(view.modal);
       document.body.dataset.viewer = view.viewer;
       document.body.dataset.channel = state.channel;
     } while (again);
@@ -188,6 +189,102 @@ async function click(button) {
   } finally {
     button.disabled = false;
   }
+}
+
+async function choose(select) {
+  // A static_select or overflow menu in a message: send the chosen option (after its confirm dialog).
+  const message = select.closest(".message");
+  const value = select.value;
+  select.selectedIndex = 0; // the message is redrawn with the app's answer; the menu itself keeps no state
+  if (!value) return;
+  if (select.dataset.confirm && !(await askConfirm(JSON.parse(select.dataset.confirm)))) return;
+  const result = await postJson("/_emulator/choose_option", {
+    user: state.viewer, channel: state.channel, ts: message.dataset.ts, action_id: select.dataset.actionId, value,
+  });
+  if (!result.ok) toast(`choice failed: ${result.error}`, true);
+  else if (!result.acked) toast("the bot did not acknowledge the choice", true);
+}
+
+// The person's open modal, if any. It is drawn again only when the app changed it (an update, errors),
+// so a refresh never wipes what is being typed.
+state.modal = null;
+
+function renderModal(modal) {
+  const dialog = $("modal");
+  if (!modal) {
+    state.modal = null;
+    if (dialog.open) dialog.close();
+    return;
+  }
+  const key = `${modal.id}/${modal.version}`;
+  if (state.modal !== key) {
+    const typed = state.modal && state.modal.startsWith(modal.id + "/") ? modalValues() : null;
+    state.modal = key;
+    $("modal-title").textContent = modal.title;
+    $("modal-body").innerHTML = modal.html;
+    $("modal-submit").textContent = modal.submit;
+    $("modal-submit").hidden = !modal.submit;
+    $("modal-close").textContent = modal.close;
+    dialog.dataset.viewId = modal.id;
+    if (typed) restoreValues(typed); // errors came back: keep the answers so they can be corrected
+  }
+  if (!dialog.open) dialog.showModal();
+}
+
+function modalValues() {
+  // {block_id: {action_id: value}} as Driver.submit_view takes it; empty answers are null, as Slack sends them.
+  const values = {};
+  for (const block of $("modal-body").querySelectorAll(".block.input")) {
+    const type = block.dataset.type;
+    let value;
+    if (type === "checkboxes") {
+      value = [...block.querySelectorAll("input:checked")].map((i) => i.value);
+    } else if (type === "radio_buttons") {
+      const picked = block.querySelector("input:checked");
+      value = picked ? picked.value : null;
+    } else if (type.startsWith("multi_")) {
+      value = [...block.querySelector("select").selectedOptions].map((o) => o.value);
+    } else {
+      const control = block.querySelector("input, textarea, select");
+      value = control && control.value !== "" ? control.value : null;
+    }
+    values[block.dataset.blockId] = { [block.dataset.actionId]: value };
+  }
+  return values;
+}
+
+function restoreValues(values) {
+  for (const block of $("modal-body").querySelectorAll(".block.input")) {
+    const given = (values[block.dataset.blockId] || {})[block.dataset.actionId];
+    if (given === undefined) continue;
+    const picked = new Set(Array.isArray(given) ? given : [given]);
+    for (const input of block.querySelectorAll("input[type=checkbox], input[type=radio]")) input.checked = picked.has(input.value);
+    for (const option of block.querySelectorAll("option")) option.selected = picked.has(option.value);
+    const text = block.querySelector("input:not([type=checkbox]):not([type=radio]), textarea");
+    if (text) text.value = given === null ? "" : given;
+  }
+}
+
+async function submitModal(event) {
+  event.preventDefault();
+  const viewId = $("modal").dataset.viewId;
+  const button = $("modal-submit");
+  button.disabled = true;
+  try {
+    const result = await postJson("/_emulator/submit_view", { user: state.viewer, view_id: viewId, values: modalValues() });
+    if (!result.ok) toast(`submit failed: ${result.error}`, true);
+    else if (!result.acked) toast("the bot did not acknowledge the form", true);
+  } finally {
+    button.disabled = false;
+  }
+  refresh();
+}
+
+async function closeModal() {
+  const viewId = $("modal").dataset.viewId;
+  const result = await postJson("/_emulator/close_view", { user: state.viewer, view_id: viewId });
+  if (!result.ok) toast(`close failed: ${result.error}`, true);
+  refresh();
 }
 
 async function sendCommand(event) {
@@ -256,6 +353,13 @@ $("messages").addEventListener("click", (e) => {
   const button = e.target.closest("button[data-action-id]");
   if (button) click(button);
 });
+$("messages").addEventListener("change", (e) => {
+  const select = e.target.closest("select.menu[data-action-id]");
+  if (select) choose(select);
+});
+$("modal-form").addEventListener("submit", submitModal);
+$("modal-close").addEventListener("click", closeModal);
+$("modal").addEventListener("cancel", (e) => { e.preventDefault(); closeModal(); }); // Escape closes as Slack's ✕ does
 $("composer").addEventListener("submit", sendCommand);
 loadScenarios();
 refresh();
