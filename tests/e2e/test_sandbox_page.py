@@ -225,3 +225,32 @@ async def test_a_header_menu_and_a_form_work_from_the_page(page: Any, stack: San
     await expect(form).not_to_be_visible(timeout=WAIT_MS)
     assert not stack.emulator.views("alice", open_only=True)
     assert len([d for d in stack.emulator.deliveries if d.payload.get("type") == "view_submission"]) == submissions
+
+
+async def test_declaring_an_incident_through_the_form(page: Any, stack: SandboxStack) -> None:
+    expect = playwright_api.expect
+    services = stack.bot.services
+    assert services is not None
+    await page.select_option("#person", label="bob")
+    await expect(page.locator("body")).to_have_attribute("data-viewer", "U0BOB00001", timeout=WAIT_MS)
+    await page.fill("#command", "/incident declare")
+    await page.press("#command", "Enter")
+    form = page.locator("dialog#modal")
+    await expect(form.locator("#modal-title")).to_have_text("Declare an incident", timeout=WAIT_MS)
+    # The commander menu starts on the person declaring, as the form's initial_user says.
+    commander = form.locator(".block.input[data-type='users_select'] select")
+    await expect(commander).to_have_value("U0BOB00001")
+    await form.locator(".block.input[data-block-id='title'] input").fill("payments queue <stuck> & growing")
+    await form.locator(".block.input[data-type='static_select'] select").first.select_option("P2")
+    service = form.locator(".block.input[data-block-id='service'] select, .block.input[data-block-id='service'] input")
+    if await service.evaluate("e => e.tagName") == "SELECT":
+        await service.select_option(index=1)
+    else:
+        await service.fill("payments")
+    await commander.select_option("U0ALICE001")
+    await form.locator("input[type=radio][value='private']").check()
+    await page.click("#modal-submit")
+    await expect(form).not_to_be_visible(timeout=WAIT_MS)
+    [declared] = await services.store.list_open_incidents()
+    assert declared.title == "payments queue <stuck> & growing"  # typed once, stored as typed
+    assert (declared.severity.value, declared.commander, declared.private_channel) == ("P2", "U0ALICE001", True)
