@@ -254,3 +254,25 @@ async def test_declaring_an_incident_through_the_form(page: Any, stack: SandboxS
     [declared] = await services.store.list_open_incidents()
     assert declared.title == "payments queue <stuck> & growing"  # typed once, stored as typed
     assert (declared.severity.value, declared.commander, declared.private_channel) == ("P2", "U0ALICE001", True)
+
+
+async def test_the_home_tab_lists_open_incidents_and_declares_from_its_button(page: Any, stack: SandboxStack) -> None:
+    expect = playwright_api.expect
+    await fire_and_open_the_plan(page, "alice")
+    # Opening Home is what makes the app publish it (app_home_opened), for the person looking.
+    await page.click("#home-link")
+    home = page.locator("#messages .home")
+    await expect(home).to_contain_text("Open incidents (1)", timeout=WAIT_MS)
+    await expect(home).to_contain_text("INC-1")
+    await expect(page.locator("#home-link")).to_have_class("active")
+    await home.locator("button[data-action-id='home_declare']").click()
+    form = page.locator("dialog#modal")
+    await expect(form.locator("#modal-title")).to_have_text("Declare an incident", timeout=WAIT_MS)
+    await page.click("#modal-close")
+    await expect(form).not_to_be_visible(timeout=WAIT_MS)
+    # Another person gets their own Home, published when they look.
+    await page.select_option("#person", label="bob")
+    await expect(page.locator("body")).to_have_attribute("data-viewer", "U0BOB00001", timeout=WAIT_MS)
+    await expect(home).to_contain_text("Open incidents (1)", timeout=WAIT_MS)
+    homes = {v.user_id for v in stack.emulator.workspace.views.values() if v.type == "home"}
+    assert homes == {"U0ALICE001", "U0BOB00001"}

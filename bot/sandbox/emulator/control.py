@@ -81,6 +81,8 @@ def add_control_routes(app: web.Application, ws: Workspace, driver: Driver, hub:
         "choose_option": lambda body: answered(body, driver.choose_option),
         "submit_view": submitted,
         "close_view": lambda body: delivered(driver.close_view(**body)),
+        "open_home": lambda body: delivered(driver.open_home(**body)),
+        "click_view_button": lambda body: delivered(driver.click_view_button(**body)),
         "post_user_message": posted,
         "add_reaction": lambda body: delivered(driver.add_reaction(**body)),
         "remove_reaction": lambda body: delivered(driver.remove_reaction(**body)),

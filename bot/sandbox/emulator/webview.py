@@ -136,6 +136,46 @@ def timeline(ws: Workspace, channel: Channel, viewer: str) -> list[dict[str, Any
     return ordered
 
 
+# The page's name for the app's Home tab in place of a channel (no channel name can hold `@`).
+HOME = "@home"
+
+
+def home_entry(ws: Workspace, viewer: str) -> dict[str, Any]:
+    """The Home tab as the page shows it: the view the app published for this person, rendered, or none yet."""
+    home = next((v for v in ws.views.values() if v.user_id == viewer and v.type == "home"), None)
+    names = workspace_names(ws)
+    blocks = list(home.definition.get("blocks") or []) if home is not None else []
+    return {
+        "id": HOME,
+        "name": "Home",
+        "kind": "home",
+        "member": True,
+        "archived": False,
+        "activity": 0,
+        "topic_html": "the app's Home tab",
+        "messages": [],
+        "home": None if home is None else {"view_id": home.id, "html": message_html(None, blocks, names)},
+    }
+
+
+def _channel_view(
+    ws: Workspace, channels: list[Channel], viewer_id: str, channel_ref: str | None
+) -> dict[str, Any] | None:
+    """The open channel (or the Home tab) with what the viewer sees of it; #incidents when the ref finds nothing."""
+    if channel_ref == HOME and viewer_id:
+        return home_entry(ws, viewer_id)
+    current = ws.find_channel(channel_ref) if channel_ref else None
+    if current is None or current.id not in {c.id for c in channels}:
+        current = next((c for c in channels if c.name == "incidents"), channels[0] if channels else None)
+    if current is None:
+        return None
+    return {
+        **channel_entry(ws, current, viewer_id),
+        "topic_html": mrkdwn_html(current.topic, workspace_names(ws)),
+        "messages": timeline(ws, current, viewer_id),
+    }
+
+
 def view(ws: Workspace, viewer_ref: str | None, channel_ref: str | None) -> dict[str, Any]:
     """The whole page state for one viewer (the first person when none is named) and one open channel."""
     everyone = people(ws)
@@ -144,9 +184,6 @@ def view(ws: Workspace, viewer_ref: str | None, channel_ref: str | None) -> dict
         viewer = everyone[0]
     viewer_id = viewer.id if viewer else ""
     channels = visible_channels(ws, viewer_id)
-    current = ws.find_channel(channel_ref) if channel_ref else None
-    if current is None or current.id not in {c.id for c in channels}:
-        current = next((c for c in channels if c.name == "incidents"), channels[0] if channels else None)
     modal = open_modal(ws, viewer_id) if viewer_id else None
     return {
         "team": ws.team_domain,
@@ -154,11 +191,5 @@ def view(ws: Workspace, viewer_ref: str | None, channel_ref: str | None) -> dict
         "modal": modal_entry(ws, modal, workspace_names(ws)) if modal is not None else None,
         "people": [{"id": u.id, "name": u.name, "real_name": u.real_name} for u in everyone],
         "channels": [channel_entry(ws, c, viewer_id) for c in channels],
-        "channel": None
-        if current is None
-        else {
-            **channel_entry(ws, current, viewer_id),
-            "topic_html": mrkdwn_html(current.topic, workspace_names(ws)),
-            "messages": timeline(ws, current, viewer_id),
-        },
+        "channel": _channel_view(ws, channels, viewer_id, channel_ref),
     }

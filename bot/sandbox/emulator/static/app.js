@@ -63,8 +63,11 @@ function seenKey(channelId) {
   return `${state.viewer}/${channelId}`;
 }
 
+const HOME = "@home"; // the app's Home tab, shown in place of a channel
+
 function renderChannels(view) {
   const open = view.channel ? view.channel.id : "";
+  $("home-link").className = open === HOME ? "active" : "";
   for (const [listId, kinds] of [["channels", ["public", "private"]], ["dms", ["dm"]]]) {
     const list = $(listId);
     list.innerHTML = "";
@@ -90,6 +93,16 @@ function renderMessages(view) {
   if (!channel) {
     $("channel-name").textContent = "";
     box.innerHTML = '<div class="empty">No channels.</div>';
+    return;
+  }
+  if (channel.kind === "home") {
+    // What the app published for this person with views.publish; it answers app_home_opened.
+    $("channel-name").textContent = "runbook-bot · Home";
+    $("channel-topic").textContent = "";
+    box.dataset.channel = channel.id;
+    box.innerHTML = channel.home
+      ? `<div class="home" data-view-id="${esc(channel.home.view_id)}">${channel.home.html}</div>`
+      : '<div class="empty">Opening the Home tab…</div>';
     return;
   }
   const prefix = channel.kind === "dm" ? "" : "#";
@@ -157,7 +170,16 @@ async function refresh() {
 function openChannel(id) {
   state.channel = id;
   localStorage.setItem("channel", id);
+  if (id === HOME) openHome();
+  else refresh();
+}
+
+async function openHome() {
+  // Opening the tab is what makes the app publish it (app_home_opened), for whoever is looking.
   refresh();
+  const result = await postJson("/_emulator/open_home", { user: state.viewer });
+  if (!result.ok) toast(`Home: ${result.error}`, true);
+  else if (!result.delivery) toast("the app does not listen for app_home_opened", true);
 }
 
 function askConfirm(spec) {
@@ -175,8 +197,17 @@ function askConfirm(spec) {
 }
 
 async function click(button) {
-  const message = button.closest(".message");
   if (button.dataset.confirm && !(await askConfirm(JSON.parse(button.dataset.confirm)))) return;
+  const home = button.closest(".home");
+  if (home) {
+    // A button in a view (the Home tab) carries no channel or message: Slack sends the view instead.
+    const result = await postJson("/_emulator/click_view_button", {
+      user: state.viewer, view_id: home.dataset.viewId, action_id: button.dataset.actionId, value: button.dataset.value,
+    });
+    if (!result.ok) toast(`click failed: ${result.error}`, true);
+    return;
+  }
+  const message = button.closest(".message");
   const body = {
     user: state.viewer, channel: state.channel, ts: message.dataset.ts, action_id: button.dataset.actionId,
   };
@@ -347,8 +378,10 @@ function listen() {
 $("person").addEventListener("change", (e) => {
   state.viewer = e.target.value;
   localStorage.setItem("viewer", state.viewer);
-  refresh();
+  if (state.channel === HOME) openHome();
+  else refresh();
 });
+$("home-link").addEventListener("click", () => openChannel(HOME));
 $("messages").addEventListener("click", (e) => {
   const button = e.target.closest("button[data-action-id]");
   if (button) click(button);
@@ -362,5 +395,6 @@ $("modal-close").addEventListener("click", closeModal);
 $("modal").addEventListener("cancel", (e) => { e.preventDefault(); closeModal(); }); // Escape closes as Slack's ✕ does
 $("composer").addEventListener("submit", sendCommand);
 loadScenarios();
-refresh();
+if (state.channel === HOME) openHome();
+else refresh();
 listen();
