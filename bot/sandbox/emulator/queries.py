@@ -121,7 +121,12 @@ class WorkspaceQueries:
             found = [e for e in self.ephemerals(user) if matches(e, match)]
             return found[-1] if found else None
 
-        return await self.wait_until(probe, timeout, f"an ephemeral for {user!r} matching {match!r}")
+        try:
+            return await self.wait_until(probe, timeout, f"an ephemeral for {user!r} matching {match!r}")
+        except EmulatorTimeout as exc:
+            # Say what the person did get: a reply worded otherwise, or an error, is then plain to see.
+            got = [(e.text or "")[:200] for e in self.ephemerals(user)][-5:]
+            raise EmulatorTimeout(f"{exc}; the last ephemerals {user!r} got: {got}") from None
 
     async def wait_for_view(self, user: str, timeout: float = 5.0, callback_id: str | None = None) -> View:  # noqa: ASYNC109
         """Wait until the user has an open modal (with this callback_id, if given); the newest one."""

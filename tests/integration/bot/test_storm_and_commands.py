@@ -199,15 +199,17 @@ async def test_rejected_webhooks_leave_no_trace_in_slack_or_redis(
 
 async def test_postmortem_command_posts_the_draft(stack: SandboxStack) -> None:
     emulator = stack.emulator
-    # Generous waits (each ends as soon as its answer is there): the suite runs four workers, maybe beside other work.
+    # Generous waits (each ends as soon as its answer is there): the suite runs four workers, maybe beside other
+    # work, and `update` answers once its post is in the channel, behind that channel's one-per-second pacing.
+    wait = 60
     opened = await emulator.driver.slash_command("alice", "incidents", 'new "queue backlog" --service jobs')
-    await opened.acked(timeout=30)
-    channel = await emulator.wait_for_channel("inc-1-jobs-queue-backlog", timeout=30)
+    await opened.acked(timeout=wait)
+    channel = await emulator.wait_for_channel("inc-1-jobs-queue-backlog", timeout=wait)
     for text in ("ack", "update drained the queue", "resolve", "postmortem"):
         delivery = await emulator.driver.slash_command("alice", channel.id, text)
-        await delivery.acked(timeout=30)
-        await emulator.wait_for_ephemeral("alice", "INC-1" if text != "update drained the queue" else "Update", 30)
-    await emulator.wait_for_message(channel.id, "Post-mortem draft for INC-1", timeout=30)
+        await delivery.acked(timeout=wait)
+        await emulator.wait_for_ephemeral("alice", "INC-1" if text != "update drained the queue" else "Update", wait)
+    await emulator.wait_for_message(channel.id, "Post-mortem draft for INC-1", timeout=wait)
     canvas = emulator.workspace.documents.channel_canvas(channel.id)
     assert canvas is not None and canvas.markdown.startswith("# Post-mortem draft: INC-1 queue backlog")
     assert "Time to resolve" in canvas.markdown and "drained the queue" in canvas.markdown

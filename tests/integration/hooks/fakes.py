@@ -162,7 +162,7 @@ def opsgenie_app(api_key: str, behaviour: Behaviour) -> web.Application:
 
 
 def http_targets_app(behaviour: Behaviour) -> web.Application:
-    """Endpoints for http_check and notify: /ok, /status/{code}, /slow/{ms}, and POST /hook (records JSON)."""
+    """Endpoints for http_check and notify: /ok, /status/{code}, /slow/{ms}, /together/{n}, POST /hook (records)."""
 
     async def ok(request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -174,6 +174,21 @@ def http_targets_app(behaviour: Behaviour) -> web.Application:
         await asyncio.sleep(int(request.match_info["ms"]) / 1000)
         return web.Response(text="slow")
 
+    arrived: list[int] = []
+    all_here = asyncio.Event()
+
+    async def together(request: web.Request) -> web.Response:
+        # Answers 200 only once `n` requests are waiting here at the same time: proof they were sent in
+        # parallel, whatever the machine's speed. Requests sent one after another would never meet (504).
+        arrived.append(1)
+        if len(arrived) >= int(request.match_info["n"]):
+            all_here.set()
+        try:
+            await asyncio.wait_for(all_here.wait(), 20)
+        except TimeoutError:
+            return web.Response(status=504, text="alone")
+        return web.Response(text="together")
+
     async def hook(request: web.Request) -> web.Response:
         if (failed := await _common(request, behaviour)) is not None:
             return failed
@@ -183,5 +198,6 @@ def http_targets_app(behaviour: Behaviour) -> web.Application:
     app.router.add_route("*", "/ok", ok)
     app.router.add_get("/status/{code}", status)
     app.router.add_get("/slow/{ms}", slow)
+    app.router.add_get("/together/{n}", together)
     app.router.add_post("/hook/{token}", hook)
     return app

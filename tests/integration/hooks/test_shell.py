@@ -95,7 +95,8 @@ async def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     started = time.perf_counter()
     with pytest.raises(HookTimeout, match="process group was killed") as caught:
         await ShellCommand().run(ShellCommandConfig(argv=[PY, "-c", SPAWNER, str(pid_file)], timeout_s=0.7), _ctx())
-    assert time.perf_counter() - started < 2
+    # Not the 60 s the spawner would sleep: the bound leaves room for a loaded machine.
+    assert time.perf_counter() - started < 15
     assert caught.value.details["stdout"] == "started\n"
     assert await _wait_gone(int(pid_file.read_text()))
 
@@ -105,7 +106,7 @@ async def test_sigterm_ignored_then_sigkill(tmp_path: Path) -> None:
     started = time.perf_counter()
     result = await run_allowed([PY, "-c", code], _ctx(), timeout_s=0.5, max_output_bytes=100, kill_grace_s=0.2)
     assert result.timed_out and result.exit_code == -9
-    assert time.perf_counter() - started < 1.5
+    assert time.perf_counter() - started < 15  # killed, not the 60 s it would sleep
 
 
 async def test_runner_cancellation_kills_the_process(tmp_path: Path) -> None:
