@@ -52,6 +52,24 @@ class Running:
     acting: bool = True
 
 
+async def drain_running(running: dict[str, Running], margin_s: float, settle_s: float = 10.0) -> None:
+    """Give each step up to its deadline plus `margin_s`, cancel one still acting, then let all finish marking.
+
+    A step whose action has ended leaves `running` (and stops `acting`) before it records its outcome and
+    announces it. The wait below covers every step seen at the start, so a shutdown never cancels one
+    half-way through marking itself interrupted.
+    """
+    loop = asyncio.get_running_loop()
+    seen = list(running.values())
+    for step in seen:
+        await asyncio.wait({step.task}, timeout=max(0.0, step.deadline + margin_s - loop.time()))
+        if not step.task.done() and step.acting:
+            step.task.cancel()
+    pending = {s.task for s in [*seen, *running.values()] if not s.task.done()}
+    if pending:
+        await asyncio.wait(pending, timeout=settle_s)
+
+
 @dataclass(frozen=True)
 class Executed:
     """What running the hook gave."""
@@ -161,14 +179,7 @@ class Executor:
     async def drain(self, margin_s: float = DRAIN_MARGIN_S) -> None:
         """Shutdown: claim nothing more; give each running step up to its own timeout, then stop it (marked)."""
         self.stopping = True
-        loop = asyncio.get_running_loop()
-        for running in list(self.running.values()):
-            await asyncio.wait({running.task}, timeout=max(0.0, running.deadline + margin_s - loop.time()))
-            if not running.task.done() and running.acting:
-                running.task.cancel()
-        tasks = {r.task for r in self.running.values()}
-        if tasks:
-            await asyncio.wait(tasks, timeout=10.0)
+        await drain_running(self.running, margin_s)
 
     async def _supervised(self, approval: Approval, incident: Incident, lease: StepLease) -> Executed | None:
         """Run the hook under the lease; None when the step was interrupted (and marked so)."""
