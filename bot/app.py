@@ -18,7 +18,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import loops
 from bot.approvals.service import EXPIRY_TIMER, ApprovalService
 from bot.approvals.store import ApprovalStore
 from bot.connections import Redis, RedisHandle
@@ -143,7 +142,6 @@ class BotApp:
     async def start(self) -> BotServices:
         """Connect everything; raises ConfigError or StoreError with a clear message, leaving nothing running."""
         self.settings.require_slack()
-        loops.keep_tasks_alive(asyncio.get_running_loop())  # no fire-and-forget task of a library may vanish
         try:
             services = await self._build()
             await self._start_slack(services)

@@ -1,4 +1,4 @@
-"""The event loop the bot runs on (uvloop when it is installed), its tasks kept alive, and the settled heap."""
+"""The event loop the bot runs on (uvloop when it is installed), and the heap settled once start-up is done."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
-TaskFactory = Callable[..., "asyncio.Future[Any]"]
 CHOICES = ("auto", "asyncio", "uvloop")
 
 
@@ -48,28 +47,3 @@ def settle_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-def keep_tasks_alive(loop: asyncio.AbstractEventLoop) -> None:
-    """Hold every task created on `loop` strongly until it is done (idempotent; keeps any factory already set).
-
-    The loop itself keeps only weak references to tasks, so a task nobody else refers to can be garbage
-    collected half-way, silently. Libraries fire and forget: Bolt's listener runner starts each listener with
-    `asyncio.ensure_future` and drops the result, so a slash command's work (and its reply) could vanish
-    after the ack. With this factory no pending task on the bot's loop can be lost that way.
-    """
-    current = loop.get_task_factory()
-    if getattr(current, "keeps_tasks", False):
-        return
-    kept: set[asyncio.Future[Any]] = set()
-
-    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Future[Any]:
-        task: asyncio.Future[Any] = (
-            current(loop, coro, **kwargs) if current is not None else asyncio.Task(coro, loop=loop, **kwargs)
-        )
-        kept.add(task)
-        task.add_done_callback(kept.discard)
-        return task
-
-    factory.keeps_tasks = True  # type: ignore[attr-defined]
-    loop.set_task_factory(factory)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import importlib.util
 import sys
-import weakref
-from typing import Any
 
 import pytest
 
@@ -53,51 +50,3 @@ def test_settling_the_heap_freezes_what_exists() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
-
-
-async def _survives_collection(keep: bool) -> bool:
-    """Whether a started task that nothing refers to is still there after a full collection."""
-    loop = asyncio.get_running_loop()
-    if keep:
-        loops.keep_tasks_alive(loop)
-
-    async def orphan() -> None:
-        await loop.create_future()  # a future only this task refers to: the task is all that holds it
-
-    ref = weakref.ref(loop.create_task(orphan()))
-    await asyncio.sleep(0)  # it starts, then waits
-    gc.collect()
-    task = ref()
-    if task is None:
-        return False
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    return True
-
-
-def test_a_task_nobody_holds_survives_the_garbage_collector() -> None:
-    assert asyncio.run(_survives_collection(keep=True))
-    # What the loop alone does (Bolt's fire-and-forget listeners depend on it not happening): the task is gone.
-    assert not asyncio.run(_survives_collection(keep=False))
-
-
-def test_keeping_tasks_alive_chains_a_factory_already_set_and_is_idempotent() -> None:
-    made: list[str] = []
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-
-        def earlier(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Future[Any]:
-            made.append(getattr(coro, "__qualname__", ""))
-            return asyncio.Task(coro, loop=loop, **kwargs)
-
-        loop.set_task_factory(earlier)
-        loops.keep_tasks_alive(loop)
-        installed = loop.get_task_factory()
-        loops.keep_tasks_alive(loop)
-        assert loop.get_task_factory() is installed
-        assert await loop.create_task(asyncio.sleep(0, result="done")) == "done"
-
-    asyncio.run(main())
-    assert "sleep" in made  # the task was made by the factory that was there before
