@@ -16,7 +16,13 @@ from bot.connections import Redis
 from bot.incidents.models import Status
 from bot.keys import Keys
 from bot.sandbox.stack import SANDBOX_WEBHOOK_TOKEN, SandboxStack, start_sandbox
-from tests.integration.bot.conftest import RUNBOOKS, alertmanager_payload, deliver_like_alertmanager, post_alert
+from tests.integration.bot.conftest import (
+    RUNBOOKS,
+    alertmanager_payload,
+    deliver_like_alertmanager,
+    eventually,
+    post_alert,
+)
 
 # Every scenario here runs over Socket Mode and again over HTTP with signed requests.
 pytestmark = pytest.mark.usefixtures("slack_mode")
@@ -205,10 +211,24 @@ async def test_postmortem_command_posts_the_draft(stack: SandboxStack) -> None:
     opened = await emulator.driver.slash_command("alice", "incidents", 'new "queue backlog" --service jobs')
     await opened.acked(timeout=wait)
     channel = await emulator.wait_for_channel("inc-1-jobs-queue-backlog", timeout=wait)
-    for text in ("ack", "update drained the queue", "resolve", "postmortem"):
+    # The channel exists in Slack a moment before the bot has bound it to INC-1; a command in between is
+    # (rightly) told it is not in an incident channel. Wait for the binding, as a person joining would.
+    services = stack.bot.services
+    assert services is not None
+
+    async def bound() -> bool:
+        return (await services.store.get_incident_or_raise("INC-1")).channel_id == channel.id
+
+    await eventually(bound, timeout=wait)
+    for text, reply in (("ack", "acknowledged"), ("update drained the queue", "Update"), ("resolve", "resolved")):
+        before = len(emulator.ephemerals("alice"))
         delivery = await emulator.driver.slash_command("alice", channel.id, text)
         await delivery.acked(timeout=wait)
-        await emulator.wait_for_ephemeral("alice", "INC-1" if text != "update drained the queue" else "Update", wait)
+        # This command's own reply: a new ephemeral, not an earlier one that happens to match.
+        await emulator.wait_until(lambda n=before: len(emulator.ephemerals("alice")) > n or None, wait, text)
+        assert reply in (emulator.ephemerals("alice")[before].text or ""), emulator.ephemerals("alice")[before:]
+    delivery = await emulator.driver.slash_command("alice", channel.id, "postmortem")
+    await delivery.acked(timeout=wait)
     await emulator.wait_for_message(channel.id, "Post-mortem draft for INC-1", timeout=wait)
     canvas = emulator.workspace.documents.channel_canvas(channel.id)
     assert canvas is not None and canvas.markdown.startswith("# Post-mortem draft: INC-1 queue backlog")
