@@ -17,7 +17,7 @@ from bot.sandbox.emulator.alert_panel import AlertScenario
 from bot.sandbox.stack import SandboxStack
 from tests.conftest import FIXTURES
 from tests.e2e.browser import BROWSER_MARKS, WAIT_MS, fire_until_approve, opened_page, playwright_api
-from tests.integration.bot.conftest import sandbox_stacks
+from tests.integration.bot.conftest import eventually, sandbox_stacks
 
 RUNBOOKS = FIXTURES / "page_runbooks"
 
@@ -251,7 +251,8 @@ async def test_declaring_an_incident_through_the_form(page: Any, stack: SandboxS
     await form.locator("input[type=radio][value='private']").check()
     await page.click("#modal-submit")
     await expect(form).not_to_be_visible(timeout=WAIT_MS)
-    [declared] = await services.store.list_open_incidents()
+    # The form closes on the ack; the incident is recorded just after it.
+    [declared] = await eventually(services.store.list_open_incidents, timeout=WAIT_MS / 1000)
     assert declared.title == "payments queue <stuck> & growing"  # typed once, stored as typed
     assert (declared.severity.value, declared.commander, declared.private_channel) == ("P2", "U0ALICE001", True)
 
