@@ -21,11 +21,13 @@ def text_html(obj: Any, names: Names = NO_NAMES) -> str:
     return plain_html(text, bool(obj.get("emoji", True)))
 
 
-def _attr(value: Any) -> str:
+def attr(value: Any) -> str:
+    """A value escaped for an HTML attribute."""
     return html.escape(str(value), quote=True)
 
 
-def _plain(obj: Any) -> str:
+def plain_of(obj: Any) -> str:
+    """The text of a composition text object; empty for anything else."""
     return str(obj.get("text", "")) if isinstance(obj, dict) else ""
 
 
@@ -33,10 +35,10 @@ def confirm_json(confirm: dict[str, Any]) -> str:
     """A confirm dialog as the small JSON the page's dialog shows: title, text, confirm, deny, style."""
     return json.dumps(
         {
-            "title": _plain(confirm.get("title")) or "Are you sure?",
-            "text": _plain(confirm.get("text")),
-            "confirm": _plain(confirm.get("confirm")) or "Yes",
-            "deny": _plain(confirm.get("deny")) or "Cancel",
+            "title": plain_of(confirm.get("title")) or "Are you sure?",
+            "text": plain_of(confirm.get("text")),
+            "confirm": plain_of(confirm.get("confirm")) or "Yes",
+            "deny": plain_of(confirm.get("deny")) or "Cancel",
             "style": confirm.get("style") or "",
         }
     )
@@ -49,25 +51,25 @@ def button_html(button: dict[str, Any], block_id: str) -> str:
     classes = "btn" + (f" btn-{style}" if style in BUTTON_STYLES else "")
     if button.get("url"):
         return (
-            f'<a class="{classes}" href="{_attr(button["url"])}" target="_blank" rel="noopener noreferrer">{label}</a>'
+            f'<a class="{classes}" href="{attr(button["url"])}" target="_blank" rel="noopener noreferrer">{label}</a>'
         )
     attrs = [
         f'class="{classes}"',
         'type="button"',
-        f'data-action-id="{_attr(button.get("action_id", ""))}"',
-        f'data-block-id="{_attr(block_id)}"',
+        f'data-action-id="{attr(button.get("action_id", ""))}"',
+        f'data-block-id="{attr(block_id)}"',
     ]
     if "value" in button:
-        attrs.append(f'data-value="{_attr(button["value"])}"')
+        attrs.append(f'data-value="{attr(button["value"])}"')
     if isinstance(button.get("confirm"), dict):
-        attrs.append(f'data-confirm="{_attr(confirm_json(button["confirm"]))}"')
+        attrs.append(f'data-confirm="{attr(confirm_json(button["confirm"]))}"')
     return f"<button {' '.join(attrs)}>{label}</button>"
 
 
 def options_of(element: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
     """A menu's options as (group label, options): one unlabelled group, or its option_groups."""
     if element.get("option_groups"):
-        return [(_plain(g.get("label")), list(g.get("options") or [])) for g in element["option_groups"]]
+        return [(plain_of(g.get("label")), list(g.get("options") or [])) for g in element["option_groups"]]
     return [("", list(element.get("options") or []))]
 
 
@@ -76,27 +78,27 @@ def option_tags(element: dict[str, Any], chosen: set[str]) -> str:
     parts = []
     for label, options in options_of(element):
         tags = "".join(
-            f'<option value="{_attr(o.get("value", ""))}"{" selected" if o.get("value") in chosen else ""}>'
-            f"{html.escape(_plain(o.get('text')))}</option>"
+            f'<option value="{attr(o.get("value", ""))}"{" selected" if o.get("value") in chosen else ""}>'
+            f"{html.escape(plain_of(o.get('text')))}</option>"
             for o in options
         )
-        parts.append(f'<optgroup label="{_attr(label)}">{tags}</optgroup>' if label else tags)
+        parts.append(f'<optgroup label="{attr(label)}">{tags}</optgroup>' if label else tags)
     return "".join(parts)
 
 
 def menu_html(element: dict[str, Any], block_id: str) -> str:
     """A static_select or overflow menu in a message: choosing an option sends it, after its confirm dialog."""
     kind = str(element.get("type"))
-    prompt = "⋯" if kind == "overflow" else _plain(element.get("placeholder")) or "Select"
+    prompt = "⋯" if kind == "overflow" else plain_of(element.get("placeholder")) or "Select"
     initial = (element.get("initial_option") or {}).get("value")
     attrs = [
-        f'class="menu menu-{_attr(kind)}"',
-        f'data-action-id="{_attr(element.get("action_id", ""))}"',
-        f'data-block-id="{_attr(block_id)}"',
-        f'aria-label="{_attr(prompt)}"',
+        f'class="menu menu-{attr(kind)}"',
+        f'data-action-id="{attr(element.get("action_id", ""))}"',
+        f'data-block-id="{attr(block_id)}"',
+        f'aria-label="{attr(prompt)}"',
     ]
     if isinstance(element.get("confirm"), dict):
-        attrs.append(f'data-confirm="{_attr(confirm_json(element["confirm"]))}"')
+        attrs.append(f'data-confirm="{attr(confirm_json(element["confirm"]))}"')
     first = f'<option value=""{"" if initial else " selected"} disabled>{html.escape(prompt)}</option>'
     return f"<select {' '.join(attrs)}>{first}{option_tags(element, {initial} if initial else set())}</select>"
 
@@ -112,17 +114,17 @@ def element_html(element: dict[str, Any], block_id: str, names: Names) -> str:
         return image_link(element)
     if kind in ("mrkdwn", "plain_text"):
         return f'<span class="ctx-text">{text_html(element, names)}</span>'
-    placeholder = _plain(element.get("placeholder")) or str(kind)
-    return f'<span class="element-unsupported" title="{_attr(kind)}">[{html.escape(placeholder)}]</span>'
+    placeholder = plain_of(element.get("placeholder")) or str(kind)
+    return f'<span class="element-unsupported" title="{attr(kind)}">[{html.escape(placeholder)}]</span>'
 
 
 def image_link(image: dict[str, Any]) -> str:
     """Images are links (the page works offline): the alt text or title, pointing at the image."""
     url = str(image.get("image_url", ""))
-    label = html.escape(str(image.get("alt_text") or _plain(image.get("title")) or "image"))
+    label = html.escape(str(image.get("alt_text") or plain_of(image.get("title")) or "image"))
     if not url.lower().startswith(("http://", "https://")):
         return f'<span class="image-link">🖼 {label}</span>'
-    return f'<a class="image-link" href="{_attr(url)}" target="_blank" rel="noopener noreferrer">🖼 {label}</a>'
+    return f'<a class="image-link" href="{attr(url)}" target="_blank" rel="noopener noreferrer">🖼 {label}</a>'
 
 
 def _section(block: dict[str, Any], block_id: str, names: Names) -> str:

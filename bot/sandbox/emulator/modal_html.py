@@ -10,7 +10,7 @@ import html
 import json
 from typing import Any
 
-from bot.sandbox.emulator.blocks_html import block_html, option_tags, text_html
+from bot.sandbox.emulator.blocks_html import attr, block_html, option_tags, plain_of, text_html
 from bot.sandbox.emulator.mrkdwn_html import Names
 from bot.sandbox.emulator.records import View
 from bot.sandbox.emulator.state import Workspace
@@ -26,14 +26,6 @@ TEXT_INPUTS = {
 }
 SINGLE_SELECTS = ("static_select", "users_select", "conversations_select", "channels_select")
 MULTI_SELECTS = ("multi_static_select", "multi_users_select")
-
-
-def _attr(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _plain(obj: Any) -> str:
-    return str(obj.get("text", "")) if isinstance(obj, dict) else ""
 
 
 def _initial(element: dict[str, Any]) -> set[str]:
@@ -63,22 +55,22 @@ def _choices(ws: Workspace, element: dict[str, Any]) -> dict[str, Any]:
 
 def _control(ws: Workspace, element: dict[str, Any], field: str) -> str:
     kind = str(element.get("type", "plain_text_input"))
-    placeholder = _plain(element.get("placeholder"))
-    common = f'id="{_attr(field)}" name="{_attr(field)}" placeholder="{_attr(placeholder)}"'
+    placeholder = plain_of(element.get("placeholder"))
+    common = f'id="{attr(field)}" name="{attr(field)}" placeholder="{attr(placeholder)}"'
     if kind == "plain_text_input" and element.get("multiline"):
         limit = f' maxlength="{int(element["max_length"])}"' if element.get("max_length") else ""
         return f'<textarea {common}{limit} rows="4">{html.escape(str(element.get("initial_value", "")))}</textarea>'
     if kind in TEXT_INPUTS:
         initial = element.get("initial_value") or element.get("initial_date") or element.get("initial_time") or ""
         limit = f' maxlength="{int(element["max_length"])}"' if element.get("max_length") else ""
-        return f'<input type="{TEXT_INPUTS[kind]}" {common}{limit} value="{_attr(initial)}">'
+        return f'<input type="{TEXT_INPUTS[kind]}" {common}{limit} value="{attr(initial)}">'
     menu = _choices(ws, element) if kind not in ("static_select", "multi_static_select") else element
     chosen = _initial(element)
     if kind in SINGLE_SELECTS:
         prompt = f'<option value=""{"" if chosen else " selected"}>{html.escape(placeholder or "Select")}</option>'
-        return f'<select id="{_attr(field)}" name="{_attr(field)}">{prompt}{option_tags(menu, chosen)}</select>'
+        return f'<select id="{attr(field)}" name="{attr(field)}">{prompt}{option_tags(menu, chosen)}</select>'
     if kind in MULTI_SELECTS:
-        return f'<select multiple id="{_attr(field)}" name="{_attr(field)}">{option_tags(menu, chosen)}</select>'
+        return f'<select multiple id="{attr(field)}" name="{attr(field)}">{option_tags(menu, chosen)}</select>'
     if kind in ("checkboxes", "radio_buttons"):
         box = "checkbox" if kind == "checkboxes" else "radio"
         rows = []
@@ -86,7 +78,7 @@ def _control(ws: Workspace, element: dict[str, Any], field: str) -> str:
             value = str(option.get("value", ""))
             ticked = " checked" if value in chosen else ""
             rows.append(
-                f'<label class="choice"><input type="{box}" name="{_attr(field)}" value="{_attr(value)}"{ticked}> '
+                f'<label class="choice"><input type="{box}" name="{attr(field)}" value="{attr(value)}"{ticked}> '
                 f"{text_html(option.get('text'))}</label>"
             )
         return f'<div class="choices">{"".join(rows)}</div>'
@@ -102,10 +94,10 @@ def input_html(ws: Workspace, block: dict[str, Any], error: str | None) -> str:
     hint = f'<div class="hint">{text_html(block.get("hint"))}</div>' if block.get("hint") else ""
     problem = f'<div class="input-error" role="alert">{html.escape(error)}</div>' if error else ""
     attrs = (
-        f'data-block-id="{_attr(block_id)}" data-action-id="{_attr(element.get("action_id", ""))}" '
-        f'data-type="{_attr(element.get("type", "plain_text_input"))}"'
+        f'data-block-id="{attr(block_id)}" data-action-id="{attr(element.get("action_id", ""))}" '
+        f'data-type="{attr(element.get("type", "plain_text_input"))}"'
     )
-    label = f'<label for="{_attr(field)}">{text_html(block.get("label"))}{optional}</label>'
+    label = f'<label for="{attr(field)}">{text_html(block.get("label"))}{optional}</label>'
     classes = "block input" + (" has-error" if error else "")
     return f'<div class="{classes}" {attrs}>{label}{_control(ws, element, field)}{hint}{problem}</div>'
 
@@ -125,9 +117,9 @@ def modal_entry(ws: Workspace, view: View, names: Names) -> dict[str, Any]:
         "id": view.id,
         # Redraw only when the app changed the view (update, errors): redrawing would drop what is being typed.
         "version": f"{view.hash}:{json.dumps(view.errors, sort_keys=True)}",
-        "title": _plain(definition.get("title")),
-        "submit": _plain(definition.get("submit")) or ("Submit" if has_inputs else ""),
-        "close": _plain(definition.get("close")) or "Cancel",
+        "title": plain_of(definition.get("title")),
+        "submit": plain_of(definition.get("submit")) or ("Submit" if has_inputs else ""),
+        "close": plain_of(definition.get("close")) or "Cancel",
         "html": body,
     }
 
